@@ -1,0 +1,234 @@
+/**
+ * What an event looks like, declared once and enforced the same way by every
+ * layer: the speed layer on Kafka messages, the batch layer on ingested files,
+ * the generators on what they emit. A bad event is rejected with the same code
+ * and the same reason wherever it shows up.
+ */
+import { SchemaError } from './errors.js';
+import { parseTimestamp } from './time.js';
+
+export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp';
+
+export interface FieldSpec {
+  readonly type: FieldType;
+  /** Defaults to true. An optional field may be absent or `null`. */
+  readonly required?: boolean;
+  /** For strings: the only values allowed. */
+  readonly enum?: readonly string[];
+  /** For strings: a regular expression (source text) the whole value must match. */
+  readonly pattern?: string;
+  /** For numbers and integers: inclusive bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** For strings: the longest value allowed (default 1024). */
+  readonly maxLength?: number;
+}
+
+export interface EventSchema {
+  /** Shown in messages and metrics. */
+  readonly name: string;
+  /** The event-time field (type `timestamp`): windows and the horizon use it. */
+  readonly timeField: string;
+  /** A unique id per event, if the domain has one. */
+  readonly idField?: string;
+  readonly fields: Readonly<Record<string, FieldSpec>>;
+}
+
+/** An event that passed validation: only the schema's fields, with the right types. */
+export type LambdaEvent = Readonly<Record<string, string | number | boolean | null>>;
+
+export type RejectionCode =
+  | 'malformed_json'
+  | 'not_an_object'
+  | 'missing_field'
+  | 'wrong_type'
+  | 'out_of_range'
+  | 'not_allowed'
+  | 'bad_timestamp'
+  | 'too_late';
+
+/** Why an input is not a valid event: a stable code, the field, and a sentence. */
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly field?: string;
+  readonly reason: string;
+}
+
+export type ValidationResult =
+  | { readonly ok: true; readonly event: LambdaEvent; readonly eventTime: number }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+const FIELD_TYPES: readonly FieldType[] = ['string', 'number', 'integer', 'boolean', 'timestamp'];
+const DEFAULT_MAX_LENGTH = 1024;
+
+/** Checks that a schema is usable; throws a `SchemaError` naming the key otherwise. */
+export function validateEventSchema(input: unknown): EventSchema {
+  if (typeof input !== 'object' || input === null) throw new SchemaError('schema: must be an object', 'schema');
+  const schema = input as Partial<EventSchema>;
+  if (typeof schema.name !== 'string' || schema.name === '') throw new SchemaError('schema.name: must be a non-empty string', 'schema.name');
+  if (typeof schema.fields !== 'object' || schema.fields === null || Object.keys(schema.fields).length === 0) {
+    throw new SchemaError('schema.fields: must be an object with at least one field', 'schema.fields');
+  }
+  for (const [name, spec] of Object.entries(schema.fields)) {
+    const at = `schema.fields.${name}`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SchemaError(`${at}: field names must be identifiers (letters, digits, _)`, at);
+    if (name.startsWith('_')) throw new SchemaError(`${at}: names starting with _ are reserved for lambdaline's own columns`, at);
+    if (typeof spec !== 'object' || spec === null || !FIELD_TYPES.includes(spec.type)) {
+      throw new SchemaError(`${at}.type: must be one of ${FIELD_TYPES.join(', ')}`, `${at}.type`);
+    }
+    if (spec.enum !== undefined && (spec.type !== 'string' || !Array.isArray(spec.enum) || spec.enum.length === 0)) {
+      throw new SchemaError(`${at}.enum: only for string fields, and must list at least one value`, `${at}.enum`);
+    }
+    if (spec.pattern !== undefined) {
+      try {
+        new RegExp(spec.pattern);
+      } catch (error) {
+        throw new SchemaError(`${at}.pattern: not a valid regular expression (${(error as Error).message})`, `${at}.pattern`);
+      }
+    }
+    for (const bound of ['min', 'max'] as const) {
+      if (spec[bound] !== undefined && (typeof spec[bound] !== 'number' || !(spec.type === 'number' || spec.type === 'integer'))) {
+        throw new SchemaError(`${at}.${bound}: only for number and integer fields, and must be a number`, `${at}.${bound}`);
+      }
+    }
+  }
+  if (typeof schema.timeField !== 'string' || schema.fields[schema.timeField]?.type !== 'timestamp') {
+    throw new SchemaError('schema.timeField: must name a field of type timestamp', 'schema.timeField');
+  }
+  if (schema.fields[schema.timeField]?.required === false) {
+    throw new SchemaError('schema.timeField: the event-time field cannot be optional', 'schema.timeField');
+  }
+  if (schema.idField !== undefined && schema.fields[schema.idField]?.type !== 'string') {
+    throw new SchemaError('schema.idField: must name a field of type string', 'schema.idField');
+  }
+  return schema as EventSchema;
+}
+
+const reject = (code: RejectionCode, reason: string, field?: string): ValidationResult => ({
+  ok: false,
+  rejection: field === undefined ? { code, reason } : { code, field, reason },
+});
+
+const patternCache = new WeakMap<FieldSpec, RegExp>();
+function patternOf(spec: FieldSpec): RegExp {
+  let re = patternCache.get(spec);
+  if (!re) {
+    re = new RegExp(`^(?:${spec.pattern})$`);
+    patternCache.set(spec, re);
+  }
+  return re;
+}
+
+/**
+ * Validates one decoded value against the schema. Unknown extra fields are
+ * ignored and not carried (the master dataset has fixed columns); the result
+ * holds every schema field, `null` for absent optional ones.
+ */
+export function validateEvent(schema: EventSchema, input: unknown): ValidationResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return reject('not_an_object', `an event must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
+  }
+  const record = input as Record<string, unknown>;
+  const event: Record<string, string | number | boolean | null> = {};
+  let eventTime = Number.NaN;
+  for (const [name, spec] of Object.entries(schema.fields)) {
+    const value = record[name];
+    if (value === undefined || value === null) {
+      if (spec.required === false) {
+        event[name] = null;
+        continue;
+      }
+      return reject('missing_field', `${name} is missing`, name);
+    }
+    switch (spec.type) {
+      case 'string': {
+        if (typeof value !== 'string') return reject('wrong_type', `${name} must be a string, got ${describe(value)}`, name);
+        if (value.length > (spec.maxLength ?? DEFAULT_MAX_LENGTH)) {
+          return reject('out_of_range', `${name} is longer than ${spec.maxLength ?? DEFAULT_MAX_LENGTH} characters`, name);
+        }
+        if (spec.enum && !spec.enum.includes(value)) {
+          return reject('not_allowed', `${name} must be one of ${spec.enum.join(', ')}, got ${JSON.stringify(clip(value))}`, name);
+        }
+        if (spec.pattern !== undefined && !patternOf(spec).test(value)) {
+          return reject('not_allowed', `${name} ${JSON.stringify(clip(value))} does not match /${spec.pattern}/`, name);
+        }
+        event[name] = value;
+        break;
+      }
+      case 'number':
+      case 'integer': {
+        if (typeof value !== 'number') return reject('wrong_type', `${name} must be a ${spec.type}, got ${describe(value)}`, name);
+        if (!Number.isFinite(value)) return reject('out_of_range', `${name} must be finite, got ${value}`, name);
+        if (spec.type === 'integer' && !Number.isInteger(value)) return reject('wrong_type', `${name} must be an integer, got ${value}`, name);
+        if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
+          return reject('out_of_range', `${name} must be within ${spec.min ?? '-∞'}..${spec.max ?? '∞'}, got ${value}`, name);
+        }
+        event[name] = value;
+        break;
+      }
+      case 'boolean': {
+        if (typeof value !== 'boolean') return reject('wrong_type', `${name} must be a boolean, got ${describe(value)}`, name);
+        event[name] = value;
+        break;
+      }
+      case 'timestamp': {
+        if (typeof value !== 'string') return reject('bad_timestamp', `${name} must be an ISO-8601 string, got ${describe(value)}`, name);
+        const parsed = parseTimestamp(value);
+        if (typeof parsed === 'string') return reject('bad_timestamp', `${name} ${JSON.stringify(clip(value))}: ${parsed}`, name);
+        // Canonical form on the way in, so the same instant is the same string in every layer.
+        event[name] = new Date(parsed).toISOString();
+        if (name === schema.timeField) eventTime = parsed;
+        break;
+      }
+    }
+  }
+  return { ok: true, event, eventTime };
+}
+
+/**
+ * Decodes a raw message (Kafka value, NDJSON line) and validates it. Never
+ * throws: bad bytes come back as a `malformed_json` rejection.
+ */
+export function parseEvent(schema: EventSchema, raw: string | Uint8Array | null | undefined): ValidationResult {
+  if (raw === null || raw === undefined) return reject('malformed_json', 'the message has no value');
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch (error) {
+    return reject('malformed_json', `not valid JSON: ${(error as Error).message}`);
+  }
+  return validateEvent(schema, decoded);
+}
+
+/**
+ * Text sources (CSV) carry every value as a string. This converts the strings
+ * of numeric and boolean fields to values when they spell one, and leaves them
+ * alone otherwise so `validateEvent` reports the field as having the wrong type.
+ */
+export function coerceTextFields(schema: EventSchema, record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...record };
+  for (const [name, spec] of Object.entries(schema.fields)) {
+    const value = record[name];
+    if (typeof value !== 'string') continue;
+    if (value === '') {
+      out[name] = undefined;
+    } else if ((spec.type === 'number' || spec.type === 'integer') && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) {
+      out[name] = Number(value);
+    } else if (spec.type === 'boolean' && (value === 'true' || value === 'false')) {
+      out[name] = value === 'true';
+    }
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(clip(value))}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function clip(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 61)}...` : value;
+}

@@ -1,0 +1,3 @@
+import { lambdalineVitestConfig } from '../../vitest.shared';
+
+export default lambdalineVitestConfig();
