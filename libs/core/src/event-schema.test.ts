@@ -1,0 +1,109 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { sensorEvent } from '../test/arbitraries.js';
+import { sensorEventSchema } from './default-domain.js';
+import { SchemaError } from './errors.js';
+import { coerceTextFields, parseEvent, validateEvent, validateEventSchema, type RejectionCode } from './event-schema.js';
+
+const good = {
+  event_id: 'e-1',
+  ts: '2024-05-01T12:00:00Z',
+  sensor_id: 'sensor_7',
+  category: 'B',
+  value1: 12.5,
+  value2: 42,
+  status: 'OK',
+};
+
+describe('validateEvent on the default domain', () => {
+  it('accepts a valid event and canonicalises its timestamp', () => {
+    const result = validateEvent(sensorEventSchema, { ...good, ts: '2024-05-01T14:00:00+02:00', extra: 'ignored' });
+    expect(result).toEqual({
+      ok: true,
+      event: { ...good, ts: '2024-05-01T12:00:00.000Z' },
+      eventTime: Date.UTC(2024, 4, 1, 12),
+    });
+  });
+
+  it('accepts every generated event', () => {
+    fc.assert(fc.property(sensorEvent, (event) => {
+      expect(validateEvent(sensorEventSchema, event).ok).toBe(true);
+    }));
+  });
+
+  const cases: Array<[string, unknown, RejectionCode, string | undefined, RegExp]> = [
+    ['null', null, 'not_an_object', undefined, /JSON object, got null/],
+    ['an array', [good], 'not_an_object', undefined, /got an array/],
+    ['a missing field', { ...good, category: undefined }, 'missing_field', 'category', /category is missing/],
+    ['a string for a number', { ...good, value1: '12.5' }, 'wrong_type', 'value1', /value1 must be a number, got the string "12.5"/],
+    ['a float for an integer', { ...good, value2: 4.5 }, 'wrong_type', 'value2', /must be an integer/],
+    ['an integer out of range', { ...good, value2: 100 }, 'out_of_range', 'value2', /within 1..99, got 100/],
+    ['an infinite number', { ...good, value1: Number.POSITIVE_INFINITY }, 'out_of_range', 'value1', /finite/],
+    ['a value outside the enum', { ...good, category: 'Z' }, 'not_allowed', 'category', /one of A, B, C, D/],
+    ['a value not matching the pattern', { ...good, sensor_id: 'sensor_0' }, 'not_allowed', 'sensor_id', /does not match/],
+    ['a timestamp without offset', { ...good, ts: '2024-05-01T12:00:00' }, 'bad_timestamp', 'ts', /UTC offset/],
+    ['an impossible date', { ...good, ts: '2023-02-29T00:00:00Z' }, 'bad_timestamp', 'ts', /day 29 does not exist/],
+    ['a numeric timestamp', { ...good, ts: 1714560000000 }, 'bad_timestamp', 'ts', /ISO-8601 string/],
+    ['garbage in the timestamp', { ...good, ts: 'yesterday' }, 'bad_timestamp', 'ts', /not an ISO-8601/],
+  ];
+
+  it.each(cases)('rejects %s with a reason naming the field', (_, input, code, field, reason) => {
+    const result = validateEvent(sensorEventSchema, input);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection.code).toBe(code);
+    expect(result.rejection.field).toBe(field);
+    expect(result.rejection.reason).toMatch(reason);
+  });
+});
+
+describe('parseEvent', () => {
+  it('decodes bytes and validates', () => {
+    expect(parseEvent(sensorEventSchema, Buffer.from(JSON.stringify(good))).ok).toBe(true);
+  });
+
+  it('reports malformed JSON and empty messages without throwing', () => {
+    const bad = parseEvent(sensorEventSchema, '{"event_id": ');
+    expect(bad.ok || bad.rejection.code).toBe('malformed_json');
+    const empty = parseEvent(sensorEventSchema, null);
+    expect(empty.ok || empty.rejection.code).toBe('malformed_json');
+  });
+
+  it('never throws, whatever the bytes', () => {
+    fc.assert(fc.property(fc.string(), (text) => {
+      expect(() => parseEvent(sensorEventSchema, text)).not.toThrow();
+    }));
+  });
+});
+
+describe('coerceTextFields', () => {
+  it('turns numeric text into numbers and leaves junk for the validator to reject', () => {
+    const coerced = coerceTextFields(sensorEventSchema, { ...good, value1: '12.5', value2: 'forty' });
+    expect(coerced.value1).toBe(12.5);
+    const result = validateEvent(sensorEventSchema, coerced);
+    expect(result.ok || result.rejection.field).toBe('value2');
+  });
+});
+
+describe('validateEventSchema', () => {
+  it('accepts the default schema', () => {
+    expect(validateEventSchema(sensorEventSchema)).toBe(sensorEventSchema);
+  });
+
+  it.each([
+    [{ ...sensorEventSchema, timeField: 'value1' }, 'schema.timeField'],
+    [{ ...sensorEventSchema, fields: { ...sensorEventSchema.fields, value2: { type: 'float' } } }, 'schema.fields.value2.type'],
+    [{ ...sensorEventSchema, fields: { ...sensorEventSchema.fields, _offset: { type: 'string' } } }, 'schema.fields._offset'],
+    [{ ...sensorEventSchema, fields: { ...sensorEventSchema.fields, x: { type: 'number', enum: ['a'] } } }, 'schema.fields.x.enum'],
+    [{ ...sensorEventSchema, fields: { ...sensorEventSchema.fields, x: { type: 'string', pattern: '(' } } }, 'schema.fields.x.pattern'],
+    [{ ...sensorEventSchema, idField: 'value2' }, 'schema.idField'],
+  ])('names the key of a bad schema (%#)', (schema, field) => {
+    expect(() => validateEventSchema(schema)).toThrow(SchemaError);
+    try {
+      validateEventSchema(schema);
+    } catch (error) {
+      expect((error as SchemaError).field).toBe(field);
+      expect((error as SchemaError).retriable).toBe(false);
+    }
+  });
+});
