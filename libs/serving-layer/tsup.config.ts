@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
+  // import.meta.url in the CJS build: the dashboard assets are found relative to the module file.
+  shims: true,
 });
