@@ -55,7 +55,7 @@ const fail = (field: string, why: string): never => {
 };
 
 const MAX_TIME = 8.64e15; // the range of a JS Date
-const EPOCH_MS = /^-?[0-9]{1,16}$/;
+const EPOCH_MS = /^-?[0-9]{1,19}$/;
 const DATE_ONLY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 
 function parseTimeText(text: string, field: string): number {

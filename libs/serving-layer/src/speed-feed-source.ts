@@ -195,6 +195,7 @@ export function speedFeedSource(options: SpeedFeedSourceOptions): SpeedFeedSourc
         await admin.connect();
         let ends: Array<{ partition: number; offset: string; low: string; high: string }>;
         try {
+          if (!(await admin.listTopics()).includes(topic)) throw new Error('no such topic');
           ends = await admin.fetchTopicOffsets(topic);
         } catch (error) {
           throw new SpeedFeedError(`topic ${topic}: cannot read its offsets (${(error as Error).message}); is it created?`, { field: 'topic', retriable: true, cause: error });
