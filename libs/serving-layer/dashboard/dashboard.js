@@ -236,7 +236,7 @@
           var x = Math.round(u.valToPos(t, 'x', true));
           if (x <= left) return;
           ctx.save();
-          ctx.fillStyle = 'rgba(201, 167, 255, 0.06)';
+          ctx.fillStyle = 'rgba(201, 167, 255, 0.07)';
           ctx.fillRect(left, top, Math.min(x, left + u.bbox.width) - left, height);
           ctx.restore();
         }],
@@ -258,10 +258,17 @@
           ctx.setLineDash([]);
           ctx.fillStyle = '#c9a7ff';
           ctx.font = '600 ' + Math.round(11 * dpr) + 'px system-ui, sans-serif';
-          var label = 'batch horizon';
-          var w = ctx.measureText(label).width;
-          var lx = x + 6 * dpr + w > u.bbox.left + u.bbox.width ? x - 6 * dpr - w : x + 6 * dpr;
-          ctx.fillText(label, lx, u.bbox.top + 14 * dpr);
+          var left = '◀ batch', right = 'speed ▶';
+          var wl = ctx.measureText(left).width, wr = ctx.measureText(right).width;
+          var y = u.bbox.top + 14 * dpr;
+          if (x - 6 * dpr - wl > u.bbox.left) ctx.fillText(left, x - 6 * dpr - wl, y);
+          if (x + 6 * dpr + wr < u.bbox.left + u.bbox.width) ctx.fillText(right, x + 6 * dpr, y);
+          ctx.font = '500 ' + Math.round(10 * dpr) + 'px system-ui, sans-serif';
+          ctx.fillStyle = 'rgba(201, 167, 255, 0.8)';
+          var label = 'horizon ' + new Date(t * 1000).toISOString().slice(11, 16);
+          var wh = ctx.measureText(label).width;
+          if (x + 6 * dpr + wh < u.bbox.left + u.bbox.width) ctx.fillText(label, x + 6 * dpr, y + 14 * dpr);
+          else ctx.fillText(label, x - 6 * dpr - wh, y + 14 * dpr);
           ctx.restore();
         }],
       },
@@ -285,7 +292,13 @@
       width: chartWidth(v),
       height: 300,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          // Through the end of the last window, so a horizon inside it is on the axis.
+          range: function (u, min, max) { return [min, max + spec.windowMs / 1000]; },
+        },
+      },
       cursor: { points: { size: 7 } },
       legend: { live: true },
       series: [{ label: 'window (UTC)' }].concat(built.keys.map(function (k, i) {
@@ -293,7 +306,7 @@
           label: k,
           stroke: PALETTE[i % PALETTE.length],
           width: 2,
-          spanGaps: false,
+          spanGaps: true,
           points: { show: daily || built.data[0].length < 40, size: 6, fill: PALETTE[i % PALETTE.length] },
           value: function (u, val) { return fmtNumber(val, measure.op); },
         };
@@ -467,9 +480,8 @@
     $('serving-qps').textContent = fmtNumber(Math.round(sv.queriesPerSecond * 10) / 10);
     $('serving-sse').textContent = String(sv.sseClients);
     $('serving-total').textContent = fmtNumber(sv.queriesTotal, 'count');
-    var anyView = Object.keys(state.views).map(function (k) { return state.views[k]; })[0];
-    var newest = anyView && anyView.freshness && anyView.freshness.newestEventTime;
-    $('serving-freshness').textContent = newest ? fmtAge(Date.parse(s.now) - Date.parse(newest)) + ' old' : '—';
+    var f = sv.freshness;
+    $('serving-freshness').textContent = f && f.ageMs !== null ? 'newest event ' + fmtAge(f.ageMs) + ' old' : '—';
   }
 
   function pollStatus() {

@@ -160,6 +160,8 @@ export interface ServingStatus {
   };
   readonly serving: {
     readonly mode: PairMode;
+    /** Of answers made now. */
+    readonly freshness: Freshness;
     readonly queriesPerSecond: number;
     readonly queriesTotal: number;
     readonly sseClients: number;
@@ -417,6 +419,7 @@ export class ServingLayer {
       },
       serving: {
         mode: this.selection.mode,
+        freshness: this.freshness(head.newest),
         queriesPerSecond: this.queries.rate(),
         queriesTotal: this.queries.total,
         sseClients: this.sseClientCount,

@@ -44,7 +44,7 @@ afterAll(async () => {
 
 const get = async (url: string) => {
   const res = await app.inject({ method: 'GET', url });
-  return { status: res.statusCode, headers: res.headers, body: res.headers['content-type']?.includes('json') ? res.json() : res.body };
+  return { status: res.statusCode, headers: res.headers, body: String(res.headers['content-type']).includes('json') ? res.json() : res.body };
 };
 
 describe('GET /api/views', () => {
@@ -288,7 +288,7 @@ describe('real listen and Server-Sent Events', () => {
   it('streams a snapshot, then a change after a speed update, then cleans up on disconnect', async () => {
     const server = await startServingServer(serving, { port: 0, sseFlushMs: 20, heartbeatMs: 50 });
     try {
-      expect((await (await fetch(`${server.url}/health`)).json()).status).toBe('ok');
+      expect(((await (await fetch(`${server.url}/health`)).json()) as { status: string }).status).toBe('ok');
       const abort = new AbortController();
       const res = await fetch(`${server.url}/api/views/sensor_5min/stream?sensor_id=sensor_2&from=${T0 + 24 * 3600_000}`, { signal: abort.signal });
       expect(res.status).toBe(200);
