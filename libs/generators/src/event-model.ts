@@ -11,6 +11,7 @@
  */
 import { SENSOR_CATEGORIES, SENSOR_STATUSES } from '@lambdaline/core';
 import { SALT, fieldHash, indexHash, mix32, normalizeSeed, scaleTo, seedHex, seedKeyOf } from './hash.js';
+import { isoTime } from './iso-time.js';
 import { checkIdPrefix, checkInt } from './options.js';
 
 export type SensorCategory = (typeof SENSOR_CATEGORIES)[number];
@@ -102,7 +103,7 @@ export function makeEvent(model: EventModel, index: number, timeMs: number, root
   const pStatus = fieldHash(root, SALT.status) % 100;
   return {
     event_id: model.idBase + index,
-    ts: new Date(timeMs).toISOString(),
+    ts: isoTime(timeMs),
     sensor_id: `sensor_${sensor}`,
     category: SENSOR_CATEGORIES[fieldHash(root, SALT.category) & 3]!,
     value1: cents / 100,
