@@ -398,7 +398,8 @@ export class SpeedLayer implements SpeedViewSource {
       let behind = this.partitionStates.size === 0 && this.state !== 'running';
       for (const s of this.partitionStates.values()) {
         const end = Number(ends.get(s.partition) ?? 0);
-        if (s.awaiting !== null || s.next < end || s.seq === 0) behind = true;
+        // A partition waiting for its seek is complete up to `next` (= the seek target).
+        if (s.next < end || s.seq === 0) behind = true;
       }
       if (this.deadLetterQueue.length > 0) behind = true;
       if (!behind) return;
