@@ -205,7 +205,7 @@ export class ServingLayer {
   private closed = false;
   private lagCache: { at: number; lag: number | null } | null = null;
   private headCache: { version: number; horizon: AnswerHorizon; consistency: Consistency; newest: number | null } | null = null;
-  private readonly rowsJsonCache = new Map<string, { version: number; json: string; truncated: boolean; count: number }>();
+  private readonly rowsJsonCache = new Map<string, { version: number; json: Buffer; count: number }>();
 
   constructor(options: ServingLayerOptions = {}) {
     this.options = options;
@@ -299,29 +299,30 @@ export class ServingLayer {
   }
 
   /**
-   * @internal The HTTP answer as JSON text. Rows are serialised once per
+   * @internal The HTTP answer as UTF-8 JSON. Rows are serialised once per
    * (view state, query) and reused until the view changes; horizon and
-   * freshness are fresh every time.
+   * freshness are fresh every time. A Buffer, because big answers go out
+   * several times faster than as a string.
    */
-  runQueryJson(spec: ResolvedViewSpec, query: NormalizedQuery): string {
+  runQueryJson(spec: ResolvedViewSpec, query: NormalizedQuery): Buffer {
     const started = performance.now();
     const merged = this.merged.get(spec.name)!;
     const cacheKey = `${spec.name}\u0000${query.key}`;
     let cached = this.rowsJsonCache.get(cacheKey);
     if (!cached || cached.version !== merged.version) {
       const { rows, truncated } = merged.select(query);
-      cached = { version: merged.version, json: JSON.stringify(rows), truncated, count: rows.length };
+      cached = { version: merged.version, json: Buffer.from(`"truncated":${truncated},"rows":${JSON.stringify(rows)}}`), count: rows.length };
       this.rowsJsonCache.delete(cacheKey);
       this.rowsJsonCache.set(cacheKey, cached);
       if (this.rowsJsonCache.size > 64) this.rowsJsonCache.delete(this.rowsJsonCache.keys().next().value!);
     }
     const head = this.head();
-    const json =
+    const json = Buffer.from(
       `{"view":${JSON.stringify(spec.name)},"horizon":${JSON.stringify(head.horizon)},` +
-      `"freshness":${JSON.stringify(this.freshness(head.newest))},"consistency":${JSON.stringify(head.consistency)},` +
-      `"truncated":${cached.truncated},"rows":${cached.json}}`;
+        `"freshness":${JSON.stringify(this.freshness(head.newest))},"consistency":${JSON.stringify(head.consistency)},`,
+    );
     this.countQuery(spec.name, started);
-    return json;
+    return Buffer.concat([json, cached.json]);
   }
 
   /**
