@@ -28,7 +28,9 @@ const stripAnsi = (s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 const say = (line) => process.stdout.write(`\n[test-all] ${line}\n`);
 
 const phases = [];
+let interrupted = false;
 async function phase(name, fn) {
+  if (interrupted) return false;
   say(`=== ${name} ...`);
   const begin = Date.now();
   let ok = false;
@@ -168,7 +170,6 @@ export function failedNxTasks(output) {
 
 async function main() {
   const began = Date.now();
-  let interrupted = false;
   const onSignal = async (signal) => {
     if (interrupted) return;
     interrupted = true;
