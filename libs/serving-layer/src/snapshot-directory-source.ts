@@ -103,7 +103,11 @@ export function snapshotDirectorySource(dir: string, options: SnapshotDirectoryS
       schedule();
       return first;
     },
-    refresh: () => once(false),
+    async refresh() {
+      // A poll already running may have read CURRENT before this call: look again after it.
+      if (running) await running.catch(() => undefined);
+      return once(false);
+    },
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
