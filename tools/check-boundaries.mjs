@@ -15,6 +15,10 @@
  *                         in its dependencies/peerDependencies/optionalDependencies. Node
  *                         builtins (`node:*`, and unprefixed ones) are fine.
  *
+ * Sample-data tools (@lambdaline/generators) are not layers: a lib may list them in
+ * devDependencies and import them from tests and benchmarks (outside src/, or *.test.*),
+ * never from shipped code.
+ *
  * apps/ (the runner composes the layers) may import anything and is not checked.
  *
  *   node tools/check-boundaries.mjs [--root <repo root>]
@@ -30,6 +34,8 @@ const require = createRequire(import.meta.url);
 const ts = require('typescript');
 
 export const CORE = '@lambdaline/core';
+/** Not layers: usable by tests and benchmarks of any lib but core, never by shipped code. */
+export const DEV_TOOLS = new Set(['@lambdaline/generators']);
 const SCOPE = '@lambdaline/';
 const SOURCE_EXT = /\.(?:[cm]?[jt]sx?)$/;
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'coverage', '.turbo', '.nx', '.lambdaline', 'tmp', 'test-output']);
@@ -137,6 +143,7 @@ export function checkBoundaries(root) {
     for (const field of ALL_DEP_FIELDS) {
       for (const dep of Object.keys(pkg[field] ?? {})) {
         if (dep.startsWith(SCOPE) && dep !== name && !allowed.has(dep)) {
+          if (field === 'devDependencies' && DEV_TOOLS.has(dep) && name !== CORE) continue;
           violations.push({
             file: rel(pkgFile),
             line: 1,
@@ -148,6 +155,7 @@ export function checkBoundaries(root) {
     }
 
     const declared = new Set(RUNTIME_DEP_FIELDS.flatMap((field) => Object.keys(pkg[field] ?? {})));
+    const devDeclared = new Set(Object.keys(pkg.devDependencies ?? {}));
     const srcDir = path.join(dir, 'src');
 
     for (const file of walk(dir)) {
@@ -173,11 +181,15 @@ export function checkBoundaries(root) {
         if (specifier.startsWith('#') || isBuiltin(specifier)) continue;
 
         const dep = packageNameOf(specifier);
+        const shipped = inSrc && !isTestFile(file);
+        if (DEV_TOOLS.has(dep) && name !== CORE && !shipped && devDeclared.has(dep)) continue;
         if (dep.startsWith(SCOPE) && dep !== name && !allowed.has(dep)) {
           violations.push({
             ...where,
             rule: 'layer-import',
-            message: `imports '${specifier}': layers never import each other (${describeAllowed}; only apps/runner composes layers)`,
+            message: DEV_TOOLS.has(dep) && name !== CORE
+              ? `imports '${specifier}' from ${shipped ? 'shipped code' : 'a test or benchmark without listing it in devDependencies'}: ${dep} is for tests and benchmarks only (devDependencies, outside src/ or in *.test.* files)`
+              : `imports '${specifier}': layers never import each other (${describeAllowed}; only apps/runner composes layers)`,
           });
           continue;
         }

@@ -58,6 +58,15 @@ describe('check-boundaries on fixture trees', () => {
   });
 });
 
+describe('sample-data tools are not layers', () => {
+  it('lets a layer use @lambdaline/generators from benchmarks and tests (devDependency), never from shipped code', () => {
+    const [v, ...rest] = violationsOf('dev-tools');
+    expect(rest).toEqual([]);
+    expect(v).toMatchObject({ file: 'libs/batch-layer/src/index.ts', line: 1, rule: 'layer-import' });
+    expect(v!.message).toContain('from shipped code');
+  });
+});
+
 describe('check-boundaries CLI', () => {
   it('exits 1 and names the file, line and import', () => {
     const run = spawnSync(process.execPath, [cli, '--root', fixture('layer-import')], { encoding: 'utf8' });
