@@ -5,7 +5,7 @@
  *   - kafka : `kafka/*.kafka.test.ts`, the kafkajs round trip against KAFKA_BROKERS.
  * Fixture trees under `test/fixtures/` are data for the checker, never tests.
  */
-import { lambdalineVitestConfig } from '../vitest.shared';
+import { lambdalineVitestConfig } from '../vitest.shared.ts';
 
 const config = lambdalineVitestConfig();
 const include: Record<string, string[]> = {

@@ -1,3 +1,3 @@
-import { lambdalineVitestConfig } from '../../vitest.shared';
+import { lambdalineVitestConfig } from '../../vitest.shared.ts';
 
 export default lambdalineVitestConfig();
