@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
-import { take, toArray } from 'rxjs';
+import { take, toArray, type SchedulerLike } from 'rxjs';
 import { parseEvent, parseTimestamp, sensorEventSchema } from '@lambdaline/core';
 import { liveEvents, liveMessages, liveRawMessages, type GeneratedMessage } from './index.js';
 
@@ -57,6 +57,35 @@ describe('liveMessages', () => {
     expect(run(10)).toEqual(a);
     expect(run(Infinity).items.map((i) => i.value)).toEqual(a.items.map((i) => i.value));
     expect(a.items.map((i) => i.value.index)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+  });
+
+  it('catches up after a stall in chunks of at most chunkSize per tick, keeping the long-run rate', () => {
+    const result = inVirtualTime((ts) => {
+      // A scheduler whose clock jumps 2 s ahead at t = 1 s (the event loop was blocked),
+      // and which numbers its ticks so bursts can be measured.
+      let skew = 0;
+      let tick = 0;
+      const stalled: SchedulerLike = {
+        now: () => ts.now() + skew,
+        schedule: (work: any, delay?: number, state?: any) =>
+          ts.schedule(function (this: any, s: any) {
+            tick++;
+            work.call(this, s);
+          }, delay, state),
+      };
+      ts.schedule(() => (skew = 2000), 1000);
+      const out = { ticks: [] as number[], completedAt: -1 };
+      liveMessages({ rate: 1000, count: 5000, chunkSize: 100, scheduler: stalled }).subscribe({
+        next: () => out.ticks.push(tick),
+        complete: () => (out.completedAt = stalled.now()),
+      });
+      return out;
+    });
+    expect(result.ticks).toHaveLength(5000);
+    const perTick = new Map<number, number>();
+    for (const t of result.ticks) perTick.set(t, (perTick.get(t) ?? 0) + 1);
+    expect(Math.max(...perTick.values())).toBe(100); // the catch-up came in chunks
+    expect(result.completedAt).toBe(4999); // and the schedule held: message n at n ms
   });
 
   it('stops when unsubscribed (take) and never emits after', () => {

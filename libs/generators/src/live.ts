@@ -24,7 +24,7 @@ export interface LiveStreamOptions extends EventOptions, MessageOptions {
   readonly scheduler?: SchedulerLike;
   /** Event time of a message emitted now, epoch ms. Default `() => scheduler.now()`. */
   readonly clock?: () => number;
-  /** Messages per tick when the rate is unlimited; the event loop runs between ticks. Default 1000. */
+  /** Most messages per tick (at unlimited rate, or catching up after a stall); the event loop runs between ticks. Default 1000. */
   readonly chunkSize?: number;
 }
 
@@ -71,7 +71,9 @@ export function liveMessages(options: LiveStreamOptions = {}): Observable<Genera
     let pending: Subscription | undefined;
     const tick = () => {
       const now = scheduler.now();
-      const limit = unlimited ? Math.min(count, emitted + chunkSize) : count;
+      // At most chunkSize per tick, also when catching up after a stall: the
+      // rest is due already, so the next tick comes at once, after the event loop turned.
+      const limit = Math.min(count, emitted + chunkSize);
       while (emitted < limit && (unlimited || dueAt(emitted) <= now) && !subscriber.closed) {
         subscriber.next(makeMessage(model, messages, model.startIndex + emitted, clock()));
         emitted++;
