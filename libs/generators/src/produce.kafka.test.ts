@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { tap } from 'rxjs';
-import { ConfigError, parseEvent, sensorEventSchema } from '@lambdaline/core';
+import { ConfigError, LambdalineError, parseEvent, sensorEventSchema } from '@lambdaline/core';
 import {
   EXPECTED_HEADER,
   defaultBrokers,
@@ -194,6 +194,14 @@ describe('produceToKafka', () => {
     expect(result.produced).toBeGreaterThanOrEqual(100);
     const offsets = await admin.fetchTopicOffsets(topic);
     expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(result.produced);
+  });
+
+  it('fails with a LambdalineError when the broker cannot be reached', async () => {
+    const nowhere = new Kafka({ clientId: 'nowhere', brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 500 });
+    const error = await produceToKafka({ kafka: nowhere, topic: 'any', source: [] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LambdalineError);
+    expect(error).not.toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/any/);
   });
 
   it('refuses a topic that does not exist instead of auto-creating it', async () => {

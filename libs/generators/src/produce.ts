@@ -109,7 +109,9 @@ export async function produceToKafka(options: ProduceOptions): Promise<ProduceRe
   };
 
   try {
-    await producer.connect();
+    await producer.connect().catch((error: unknown) => {
+      throw new LambdalineError(`connecting a producer for ${topic} failed: ${(error as Error).message}`, { retriable: isRetriable(error), cause: error });
+    });
     batches = batchSource(options.source, batchSize * 2);
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
