@@ -136,16 +136,23 @@
     return v;
   }
 
-  function startStream(v) {
+  function startStream(v, windows) {
     var spec = v.spec;
+    windows = windows || windowsShown(spec.windowMs);
     return getJSON('/api/views/' + encodeURIComponent(spec.name) + '?limit=1').then(function (first) {
       var newest = first.freshness.newestEventTime ? Date.parse(first.freshness.newestEventTime) : Date.now();
-      var from = Math.floor(newest / spec.windowMs) * spec.windowMs - (windowsShown(spec.windowMs) - 1) * spec.windowMs;
+      var from = Math.floor(newest / spec.windowMs) * spec.windowMs - (windows - 1) * spec.windowMs;
       var es = new EventSource('/api/views/' + encodeURIComponent(spec.name) + '/stream?from=' + from + '&limit=10000');
       es.addEventListener('open', function () { setLive('on'); });
       es.addEventListener('error', function () { setLive('off'); });
       es.addEventListener('snapshot', function (e) {
         var msg = JSON.parse(e.data);
+        if (msg.truncated && windows > 4) {
+          // Too many rows for the span (answers are cut at the newest end): ask for fewer windows.
+          es.close();
+          startStream(v, Math.floor(windows / 2));
+          return;
+        }
         v.rows = new Map();
         msg.rows.forEach(function (r) { v.rows.set(rowId(r.window_start, dimsOf(spec, r)), r); });
         v.horizon = msg.horizon;

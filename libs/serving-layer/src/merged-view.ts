@@ -41,6 +41,8 @@ interface Entry {
 interface Bucket {
   readonly entries: Map<string, Entry>;
   sorted: Entry[] | null;
+  /** The window's final rows as JSON, comma-separated, in answer order; null when stale. */
+  json: string | null;
 }
 
 /** What changed in a merged view: final rows upserted, and rows that disappeared. */
@@ -155,6 +157,7 @@ export class MergedView {
         if (this.sameRow(old.row, row)) continue;
         old.row = row;
         old.final = Object.freeze(finalizeRow(this.spec, row));
+        this.buckets.get(old.windowStart)!.json = null;
         upserted.push(old.final);
       } else {
         const entry = this.makeEntry(key, row);
@@ -219,12 +222,13 @@ export class MergedView {
     this.entries.set(entry.key, entry);
     let bucket = this.buckets.get(entry.windowStart);
     if (!bucket) {
-      bucket = { entries: new Map(), sorted: null };
+      bucket = { entries: new Map(), sorted: null, json: null };
       this.buckets.set(entry.windowStart, bucket);
       this.windowStarts = null;
     }
     bucket.entries.set(entry.key, entry);
     bucket.sorted = null;
+    bucket.json = null;
   }
 
   private remove(entry: Entry): void {
@@ -233,6 +237,7 @@ export class MergedView {
     if (!bucket) return;
     bucket.entries.delete(entry.key);
     bucket.sorted = null;
+    bucket.json = null;
     if (bucket.entries.size === 0) {
       this.buckets.delete(entry.windowStart);
       this.windowStarts = null;
@@ -275,6 +280,36 @@ export class MergedView {
       }
     }
     return { rows, truncated: false };
+  }
+
+  /**
+   * `select` as JSON text (`[...]`). Without dimension filters, each window's
+   * rows are serialised once and reused until a row of that window changes,
+   * so a speed update re-serialises only the windows it touched.
+   */
+  selectJson(query: Pick<NormalizedQuery, 'from' | 'to' | 'filters' | 'limit'>): { json: string; truncated: boolean; count: number } {
+    if (query.filters.length > 0) {
+      const { rows, truncated } = this.select(query);
+      return { json: JSON.stringify(rows), truncated, count: rows.length };
+    }
+    const starts = this.starts();
+    let i = query.from === null ? 0 : lowerBound(starts, query.from);
+    const end = query.to === null ? starts.length : lowerBound(starts, query.to);
+    const parts: string[] = [];
+    let count = 0;
+    for (; i < end; i++) {
+      const bucket = this.buckets.get(starts[i]!)!;
+      if (!bucket.sorted) bucket.sorted = [...bucket.entries.values()].sort(compareRows);
+      const room = query.limit - count;
+      if (bucket.sorted.length > room) {
+        if (room > 0) parts.push(bucket.sorted.slice(0, room).map((e) => JSON.stringify(e.final)).join(','));
+        return { json: `[${parts.join(',')}]`, truncated: true, count: query.limit };
+      }
+      bucket.json ??= bucket.sorted.map((e) => JSON.stringify(e.final)).join(',');
+      parts.push(bucket.json);
+      count += bucket.sorted.length;
+    }
+    return { json: `[${parts.join(',')}]`, truncated: false, count };
   }
 
   /** Every merged row as monoid parts, in answer order (for tests and exports). */

@@ -310,8 +310,8 @@ export class ServingLayer {
     const cacheKey = `${spec.name}\u0000${query.key}`;
     let cached = this.rowsJsonCache.get(cacheKey);
     if (!cached || cached.version !== merged.version) {
-      const { rows, truncated } = merged.select(query);
-      cached = { version: merged.version, json: Buffer.from(`"truncated":${truncated},"rows":${JSON.stringify(rows)}}`), count: rows.length };
+      const { json, truncated, count } = merged.selectJson(query);
+      cached = { version: merged.version, json: Buffer.from(`"truncated":${truncated},"rows":${json}}`), count };
       this.rowsJsonCache.delete(cacheKey);
       this.rowsJsonCache.set(cacheKey, cached);
       if (this.rowsJsonCache.size > 64) this.rowsJsonCache.delete(this.rowsJsonCache.keys().next().value!);

@@ -5,10 +5,10 @@
  * it includes, and those are a prefix of every partition (nothing counted
  * twice, no gap). When the speed layer is caught up, that is every record.
  */
-import { diffViewRows, finalizeRow, horizonEndOffset } from '@lambdaline/core';
+import { diffViewRows, finalizeRow, horizonEndOffset, sensorEventSchema } from '@lambdaline/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createServingLayer, inMemoryBatchSource, inMemorySpeedSource, type ServingLayer } from '../src/index.js';
+import { createServingLayer, inMemoryBatchSource, inMemorySpeedSource, normalizeQuery, type ServingLayer } from '../src/index.js';
 import { foldAll, Log, snapshotOf, specs, speedViewOf, T0, TOPIC } from './helpers.js';
 
 const event = fc.record({
@@ -47,6 +47,14 @@ function checkExact(serving: ServingLayer, log: Log): { coveredAll: boolean } {
   for (const spec of specs) {
     const expected = foldAll(spec, covered);
     expect(diffViewRows(spec, expected, serving.mergedRows(spec.name))).toEqual([]);
+    // The HTTP path (per-window JSON, cached until the view changes) says the same as the JS API.
+    for (const limit of [1, 7, 10_000]) {
+      const q = normalizeQuery(spec, sensorEventSchema, { limit });
+      const viaHttp = JSON.parse(serving.runQueryJson(spec, q).toString('utf8'));
+      const viaJs = serving.runQuery(spec, q);
+      expect(viaHttp.rows).toEqual(JSON.parse(JSON.stringify(viaJs.rows))); // JSON has no -0
+      expect(viaHttp.truncated).toBe(viaJs.truncated);
+    }
     const answer = serving.query(spec.name, { limit: 10_000 });
     expect(answer.rows.length).toBe(expected.length);
     // Same rows, same order (window, then dimensions), finalised (avg = sum / count).
