@@ -407,7 +407,7 @@ export class ServingLayer {
         lastRun: report?.lastRun ?? this.snapshots.find((s) => s.run)?.run ?? null,
         running: report?.running ?? null,
         nextRunAt: report?.nextRunAt ?? null,
-        lastError: report?.lastError ?? null,
+        lastError: report?.lastError ?? batchSourceError(this.options.batch),
         retainedVersions: this.snapshots.filter((s) => s !== EMPTY_SNAPSHOT).map((s) => s.version),
       },
       speed: {
@@ -596,6 +596,12 @@ export class ServingLayer {
     this.sourceErrors.push({ source, message: errorMessage(error), at: formatTimestamp(this.now()) });
     if (this.sourceErrors.length > 20) this.sourceErrors.shift();
   }
+}
+
+/** Sources that can fail to read (like `snapshotDirectorySource`) say so through `lastError()`. */
+function batchSourceError(source: BatchSnapshotSource | undefined): string | null {
+  const lastError = (source as { lastError?: () => Error | null } | undefined)?.lastError;
+  return typeof lastError === 'function' ? (lastError.call(source)?.message ?? null) : null;
 }
 
 function sumLag(partitions: readonly PartitionLag[]): number | null {

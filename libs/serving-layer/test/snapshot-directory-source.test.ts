@@ -105,8 +105,11 @@ describe('snapshotDirectorySource', () => {
     await mkdir(join(dir, 'v000000000003'));
     await writeFile(join(dir, 'v000000000003', SNAPSHOT_META_FILE), '{ not json');
     await writeFile(join(dir, SNAPSHOT_POINTER_FILE), 'v000000000003');
+    const serving = createServingLayer({ batch: source, metrics: { defaultMetrics: false } });
     await waitFor(() => errors.length > 0, 'an error report');
     expect(source.latest()?.version).toBe(2);
+    expect(serving.status().batch).toMatchObject({ snapshotVersion: 2, lastError: expect.stringMatching(/JSON/) });
+    serving.close();
     expect(source.lastError()).not.toBeNull();
     await publish(dir, snapshotOf(log, 4, new Map([[0, 9]])));
     await waitFor(() => source!.latest()?.version === 4, 'recovery to version 4');
