@@ -28,7 +28,7 @@ export interface ArchiveOptions {
   readonly chunkRecords?: number;
   /** Commit when this many bytes of staged rows are buffered (default 64 MiB). */
   readonly chunkBytes?: number;
-  /** Commit buffered records at the latest this long after the first arrived (default 5 000 ms). */
+  /** Commit buffered records at the latest this long after the first arrived (default 30 000 ms). */
   readonly chunkMs?: number;
   /** Called after each commit: the place to commit consumer offsets. */
   readonly onCommit?: (commit: ArchiveCommitInfo) => void | Promise<void>;
@@ -108,7 +108,7 @@ export class Archiver {
   ) {
     this.chunkRecords = positive(options.chunkRecords, 100_000, 'chunkRecords');
     this.chunkBytes = positive(options.chunkBytes, 64 << 20, 'chunkBytes');
-    this.chunkMs = positive(options.chunkMs, 5_000, 'chunkMs');
+    this.chunkMs = positive(options.chunkMs, 30_000, 'chunkMs');
     this.timer = setInterval(() => {
       if (this.pendingRecords > 0 && !this.busy && Date.now() - this.pendingSince >= this.chunkMs) {
         void this.exclusive(() => this.commitPending()).catch(() => undefined);

@@ -52,7 +52,12 @@ export async function runBatch(ctx: RunContext, options: RunBatchOptions): Promi
     if (unchanged) return null;
   }
   const changedDays = new Set<string>();
-  if (usablePrevious) for (const commit of manifest.commitsBetween(prevState.manifestSeq, seq)) for (const f of commit.files) changedDays.add(f.day);
+  if (usablePrevious) {
+    for (const commit of manifest.commitsBetween(prevState.manifestSeq, seq)) {
+      if (commit.kind === 'compact') continue; // the same rows in fewer files: nothing to recompute
+      for (const f of commit.files) changedDays.add(f.day);
+    }
+  }
   const allDays = new Set(files.map((f) => f.day));
   const version = (current?.meta.version ?? 0) + 1;
   const stagingDir = join(ctx.snapshotsDir, `.tmp-v${version}-${newId()}`);
@@ -100,7 +105,7 @@ export async function runBatch(ctx: RunContext, options: RunBatchOptions): Promi
           await writeFile(out, '');
         } else {
           const result = await duck.use((connection) =>
-            query(connection, copyViewSql(spec, sources, out), `computing view ${spec.name}`, (p) => {
+            query(connection, copyViewSql(spec, layout, sources, out), `computing view ${spec.name}`, (p) => {
               if (p.percent !== null) progress(spec.name, p.percent, 100, 'percent');
             }),
           );

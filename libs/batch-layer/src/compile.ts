@@ -1,5 +1,6 @@
 /** The SQL a view compiles to, for inspection and for running it yourself. */
 import { assertParam, validateViewSpec, type EventSchema, type ViewSpec } from '@lambdaline/core';
+import { columnLayout } from './columns.js';
 import { aggregateSql, copyViewSql } from './view-sql.js';
 
 /**
@@ -12,5 +13,5 @@ export function compileViewSql(schema: EventSchema, view: ViewSpec, files: reado
   const spec = validateViewSpec(view, schema, 'view');
   assertParam(Array.isArray(files) && files.length > 0, 'files', 'must list at least one Parquet file');
   assertParam(typeof outFile === 'string' && outFile !== '', 'outFile', 'must be a file path');
-  return copyViewSql(spec, [aggregateSql(spec, files)], outFile);
+  return copyViewSql(spec, columnLayout(schema), [aggregateSql(spec, files)], outFile);
 }

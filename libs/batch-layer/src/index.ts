@@ -8,6 +8,7 @@ export { openMasterDataset, MasterDataset, type OpenMasterDatasetOptions, type D
 export type { IngestFilesOptions, IngestReport, FileIngestResult } from './ingest.js';
 export { Archiver, type ArchiveOptions, type ArchiveReport, type ArchiveCommitInfo } from './archiver.js';
 export type { RunBatchOptions } from './batch-run.js';
+export type { CompactOptions, CompactReport } from './compact.js';
 export type { CleanupOptions, CleanupReport, RowLoading } from './snapshots.js';
 export { QuarantineReader, type QuarantineFilter, type QuarantineSummary, type QuarantineCode } from './quarantine.js';
 export type { ManifestCommit, ManifestFile, ArchivedRange, QuarantineRef, FileSourceRef } from './manifest.js';

@@ -19,6 +19,8 @@ export interface IngestFilesOptions {
   readonly format?: FileFormat;
   /** Skip a file whose content (SHA-256) is already in the dataset (default true), so re-running an ingest is a no-op. */
   readonly skipDuplicateFiles?: boolean;
+  /** Files processed at once (default 2): one file's validation overlaps another's Parquet writing. Each file is still one commit. */
+  readonly concurrency?: number;
   /** CSV delimiter (default `,`; `\t` for .tsv). */
   readonly csvDelimiter?: string;
   readonly onProgress?: ProgressListener;

@@ -36,13 +36,13 @@ export interface Internals extends ChunkContext {
 
 /** Progress of long work, for logs and progress bars. */
 export interface Progress {
-  readonly phase: 'ingest' | 'archive' | 'batch' | 'publish';
+  readonly phase: 'ingest' | 'archive' | 'batch' | 'compact';
   /** What is being worked on: a file path, a view name. */
   readonly step: string;
   readonly done: number;
   /** null when unknown. */
   readonly total: number | null;
-  readonly unit: 'bytes' | 'rows' | 'records' | 'views' | 'percent';
+  readonly unit: 'bytes' | 'rows' | 'records' | 'views' | 'percent' | 'days';
   readonly elapsedMs: number;
 }
 

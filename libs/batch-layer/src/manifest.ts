@@ -57,7 +57,10 @@ export interface ManifestCommit {
   readonly seq: number;
   readonly id: string;
   readonly committedAt: string;
-  readonly kind: 'file' | 'archive';
+  /** `file`: an ingested input file; `archive`: a chunk of log records; `compact`: small files merged (same rows). */
+  readonly kind: 'file' | 'archive' | 'compact';
+  /** For `kind: 'compact'`: the files (paths) whose rows `files` now hold; they leave the dataset. */
+  readonly replaces?: readonly string[];
   /** The input file, for `kind: 'file'`. */
   readonly source?: FileSourceRef;
   readonly files: readonly ManifestFile[];
@@ -139,6 +142,15 @@ export class Manifest {
       throw new FormatError(`${path}: commit ${commit.seq} follows ${this.seq}; the manifest has a gap`, { field: 'manifest' });
     }
     this.commitList.push(commit);
+    if (commit.replaces && commit.replaces.length > 0) {
+      const gone = new Set(commit.replaces);
+      const kept = this.fileList.filter((f) => !gone.has(f.path));
+      if (kept.length !== this.fileList.length - gone.size) {
+        throw new FormatError(`${path}: commit ${commit.seq} replaces files that are not in the dataset`, { field: 'manifest' });
+      }
+      this.fileList.length = 0;
+      this.fileList.push(...kept);
+    }
     for (const file of commit.files) this.fileList.push({ ...file, seq: commit.seq });
     for (const range of commit.ranges) {
       const key = tpKey(range.topic, range.partition);
@@ -162,7 +174,7 @@ export class Manifest {
     return this.commitList;
   }
 
-  /** Files committed up to and including `seq` (default: all). */
+  /** The files of the dataset now (after compactions), or those committed up to `seq` that are still in it. */
   filesAt(seq = this.seq): ReadonlyArray<ManifestFile & { readonly seq: number }> {
     if (seq >= this.seq) return this.fileList.slice();
     return this.fileList.filter((f) => f.seq <= seq);
@@ -221,13 +233,10 @@ export class Manifest {
       .map((p) => ({ topic: p.topic, partition: p.partition, ranges: p.coverage.rangeCount }));
   }
 
-  /** Every data file path ever committed (for orphan cleanup). */
+  /** Every file the dataset holds now (for orphan cleanup: anything else under data/ and quarantine/ is garbage). */
   referencedPaths(): Set<string> {
-    const paths = new Set<string>();
-    for (const commit of this.commitList) {
-      for (const f of commit.files) paths.add(f.path);
-      if (commit.quarantine) paths.add(commit.quarantine.path);
-    }
+    const paths = new Set<string>(this.fileList.map((f) => f.path));
+    for (const commit of this.commitList) if (commit.quarantine) paths.add(commit.quarantine.path);
     return paths;
   }
 

@@ -86,11 +86,14 @@ export function previousRowsSql(spec: ResolvedViewSpec, layout: ColumnLayout, fi
 }
 
 /** Wraps row sources into the COPY that writes the view file in core's line format, ordered. */
-export function copyViewSql(spec: ResolvedViewSpec, sources: readonly string[], outFile: string): string {
+export function copyViewSql(spec: ResolvedViewSpec, layout: ColumnLayout, sources: readonly string[], outFile: string): string {
   const dims = spec.dimensions.map((_, i) => dimAlias(i));
   const order = ['w', ...dims.map((d) => `${d} ASC NULLS FIRST`)].join(', ');
+  // A LIST when every dimension has the same type (DuckDB writes it natively), a JSON array otherwise.
+  const types = new Set(spec.dimensions.map((d) => dimType(layout, d)));
+  const d = types.size <= 1 ? `[${dims.join(', ')}]` : `json_array(${dims.join(', ')})`;
   return `COPY (
-    SELECT w, json_array(${dims.join(', ')}) AS d, p
+    SELECT w, ${d} AS d, p
     FROM (${sources.map((s) => `(${s})`).join(' UNION ALL ')})
     ORDER BY ${order}
   ) TO ${lit(outFile)} (FORMAT json)`;

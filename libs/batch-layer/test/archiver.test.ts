@@ -231,3 +231,36 @@ describe('archiver', () => {
     await ds.close();
   });
 });
+
+describe('compaction', () => {
+  it('merges small files per day without changing rows, offsets, horizon or views; incremental runs stay exact', async () => {
+    const tmp = temp();
+    const dir = tmp.file('ds');
+    const ds = await openMasterDataset({ dir, durable: false });
+    const input = records('c', 0, 0, 3_000); // 3000 minutes: about 2 days
+    await ds.archive(input.slice(0, 2_000), { chunkRecords: 100 });
+    const before = await ds.runBatch();
+    const horizon = ds.horizon();
+    const filesBefore = ds.files().length;
+    expect(filesBefore).toBeGreaterThanOrEqual(20);
+    const report = await ds.compact({ minFiles: 2 });
+    expect(report).toMatchObject({ filesBefore, rows: 2_000 });
+    expect(ds.files().length).toBe(report.filesAfter);
+    expect(report.filesAfter).toBeLessThanOrEqual(3);
+    expect(ds.horizon()).toEqual(horizon);
+    expect(await offsetsInDataset(ds)).toEqual([{ t: 'c', p: 0, rows: 2_000, distinct: 2_000, lo: 0, hi: 1_999 }]);
+    // Archiving after compaction is still exactly-once, and an incremental run still equals the fold.
+    await ds.archive(input, { chunkRecords: 300 });
+    const after = await ds.runBatch();
+    expect(after.run?.mode).toBe('incremental');
+    expect(before.version).toBe(after.version - 1);
+    expectViewsEqualFold(sensorEventSchema, defaultViews, after, validEvents(sensorEventSchema, input.map((r) => r.value as string)));
+    await ds.close();
+    const reopened = await openMasterDataset({ dir });
+    expect(await offsetsInDataset(reopened)).toEqual([{ t: 'c', p: 0, rows: 3_000, distinct: 3_000, lo: 0, hi: 2_999 }]);
+    expect(readdirSync(join(dir, 'data')).flatMap((d) => readdirSync(join(dir, 'data', d))).length).toBe(reopened.files().length);
+    const full = await reopened.runBatch({ mode: 'full' });
+    expectViewsEqualFold(sensorEventSchema, defaultViews, full, validEvents(sensorEventSchema, input.map((r) => r.value as string)));
+    await reopened.close();
+  });
+});

@@ -31,6 +31,16 @@ describe('master dataset', () => {
     const reader = await openMasterDataset({ dir, readOnly: true });
     await expect(reader.ingestFiles(writeNdjson(tmp.file('x.ndjson'), sensorEvents(1, 5)))).rejects.toBeInstanceOf(DatasetClosedError);
     await expect(reader.runBatch()).rejects.toMatchObject({ name: 'DatasetClosedError' });
+    // It sees what the writer publishes when it refreshes.
+    const seen: number[] = [];
+    reader.snapshots.subscribe((s) => seen.push(s.version));
+    expect(reader.latest()).toBeNull();
+    await ds.ingestFiles(writeNdjson(tmp.file('y.ndjson'), sensorEvents(2, 5)));
+    await ds.runBatch();
+    expect((await reader.refresh())?.version).toBe(1);
+    expect(seen).toEqual([1]);
+    expect(reader.stats().rows).toBe(5);
+    expect(reader.quarantine().count).toBe(0);
     await reader.close();
     await ds.close();
     // A lock left by a process that no longer exists.
