@@ -502,7 +502,7 @@ export class SpeedLayer implements SpeedViewSource {
       this.enqueueDeadLetters(letters);
       if (this.deadLetterQueue.length > this.maxPendingDeadLetters) {
         // Back-pressure: do not read on while dead letters pile up undelivered.
-        while (this.deadLetterQueue.length > this.maxPendingDeadLetters && this.state === 'running') {
+        while (this.deadLetterQueue.length > this.maxPendingDeadLetters && (this.state === 'running' || this.state === 'starting')) {
           this.kickDeadLetters();
           await this.draining;
         }

@@ -6,10 +6,12 @@ import {
   makeHorizon,
   mergeViewRows,
   resolveDomain,
+  type BatchSnapshot,
   type DeadLetter,
   type SpeedChange,
   type ViewRow,
 } from '@lambdaline/core';
+import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSpeedLayer, InProcessLog, inProcessSource, type SpeedLayer, type SpeedLayerOptions } from '../src/index.js';
 import { sensorMessages, T0, take } from './helpers/events.js';
@@ -275,5 +277,27 @@ describe('speed layer over the in-process log', () => {
     expect(layer.horizon()).not.toEqual(emptyHorizon());
     const rows: ViewRow[] = layer.view('daily_by_category');
     expect(rows.reduce((n, r) => n + (r.parts.record_count as { count: number }).count, 0)).toBe(10);
+  });
+
+  it('follows a batch layer: starts from its latest snapshot and rebuilds on each new one', async () => {
+    const log = new InProcessLog({ events: 2 });
+    const gen = sensorMessages({ seed: 12 });
+    log.appendMany('events', take(gen, 400));
+    const snapshots = new Subject<BatchSnapshot>();
+    const snapshot = (version: number, ends: number[]): BatchSnapshot => ({
+      version,
+      createdAt: new Date().toISOString(),
+      horizon: referenceHorizon('events', [0, 1].map((p) => log.read('events', p)), ends, domain.schema),
+      views: {},
+    });
+    let latest: BatchSnapshot | null = snapshot(1, [50, 60]);
+    const layer = layerOn(log, 'events', { batchSnapshots: { latest: () => latest, snapshots } });
+    await layer.start();
+    await layer.caughtUp();
+    expect(layer.partitions().map((v) => v.baseOffset)).toEqual(['50', '60']);
+    latest = snapshot(2, [150, 160]);
+    snapshots.next(latest);
+    expect(layer.partitions().map((v) => v.baseOffset)).toEqual(['150', '160']);
+    expectExact(layer, log, 'events');
   });
 });
