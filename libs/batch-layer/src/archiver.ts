@@ -88,6 +88,8 @@ export class Archiver {
   private readonly chunkMs: number;
   private writer: ChunkWriter | null = null;
   private pending = new Map<string, PendingPartition>();
+  /** The chunk being committed right now: its offsets count as taken until the commit ends. */
+  private inflight: Map<string, PendingPartition> | null = null;
   private pendingRecords = 0;
   private pendingSince = 0;
   private tail: Promise<unknown> = Promise.resolve();
@@ -206,7 +208,9 @@ export class Archiver {
     }
     const committed = this.ctx.manifest.coverage(topic, partition);
     let state = this.pending.get(key);
-    if (committed?.covers(offset) || (state && offset <= state.last && state.runs.some((r) => offset >= r.from && offset < r.to))) {
+    const flying = this.inflight?.get(key);
+    const inRuns = (p: PendingPartition | undefined) => p !== undefined && offset <= p.last && p.runs.some((r) => offset >= r.from && offset < r.to);
+    if (committed?.covers(offset) || inRuns(state) || inRuns(flying)) {
       this.totals.duplicates++;
       if (state) state.open = false;
       return;
@@ -253,6 +257,7 @@ export class Archiver {
     const pending = this.pending;
     const records = this.pendingRecords;
     this.writer = null;
+    this.inflight = pending;
     this.pending = new Map();
     this.pendingRecords = 0;
     const ranges: ArchivedRange[] = [];
@@ -291,6 +296,7 @@ export class Archiver {
       this.failure = error;
       throw error;
     } finally {
+      this.inflight = null;
       await writer.dispose();
     }
     this.totals.records += records;

@@ -212,6 +212,12 @@ async function removeOrphans(paths: DatasetPaths, manifest: Manifest): Promise<n
       }
     }
   }
+  // Temporary files of atomic writes that never got renamed.
+  for (const dir of [paths.manifest, paths.root]) {
+    for (const name of await listDir(dir)) {
+      if (/^\.[0-9a-f]+\.tmp$/.test(name)) await rm(join(dir, name), { force: true });
+    }
+  }
   for (const name of await listDir(paths.quarantine)) {
     const file = join(paths.quarantine, name);
     if (!referenced.has(rel(file))) {

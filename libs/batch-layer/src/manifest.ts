@@ -92,6 +92,7 @@ export class Manifest {
   private readonly fileList: Array<ManifestFile & { readonly seq: number }> = [];
   private readonly partitions = new Map<string, PartitionState>();
   private readonly sources = new Map<string, number>();
+  private fileMaxEventTime: number | null = null;
   private sinceCheckpoint = 0;
 
   private constructor(
@@ -151,7 +152,10 @@ export class Manifest {
       this.fileList.length = 0;
       this.fileList.push(...kept);
     }
-    for (const file of commit.files) this.fileList.push({ ...file, seq: commit.seq });
+    for (const file of commit.files) {
+      this.fileList.push({ ...file, seq: commit.seq });
+      this.fileMaxEventTime = maxOf(this.fileMaxEventTime, file.maxEventTime);
+    }
     for (const range of commit.ranges) {
       const key = tpKey(range.topic, range.partition);
       let state = this.partitions.get(key);
@@ -208,9 +212,7 @@ export class Manifest {
         endOffset: p.coverage.end.toString(),
         maxEventTime: p.maxEventTime,
       }));
-      let fileMax: number | null = null;
-      for (const f of this.fileList) fileMax = maxOf(fileMax, f.maxEventTime);
-      return makeHorizon(partitions, fileMax);
+      return makeHorizon(partitions, this.fileMaxEventTime);
     }
     const ends = new Map<string, PartitionHorizon>();
     let fileMax: number | null = null;
