@@ -4,7 +4,7 @@
  * one run. Each measurement runs in its own child process so its peak RSS is
  * its own.
  *
- *   npx tsx bench/batch-bench.ts --events 10000000 [--days 30] [--reps 3] [--work DIR] [--threads N]
+ *   npx tsx bench/batch-bench.ts --events 10000000 [--days 30] [--reps 3] [--work DIR] [--threads N] [--prepare]
  *
  * Steps: (1) generate seeded history with @lambdaline/generators (Parquet by
  * day), (2) ingest it through the layer (every record validated) into a master
@@ -29,6 +29,8 @@ interface Args {
   work: string;
   threads: number | undefined;
   child?: 'ingest' | 'layer' | 'raw' | 'raw-epoch';
+  /** Stop after generating and ingesting (to prepare a large run ahead of time). */
+  prepare: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,7 +43,7 @@ function parseArgs(argv: string[]): Args {
   const reps = Number(get('reps') ?? '3');
   const threads = get('threads') === undefined ? undefined : Number(get('threads'));
   if (!Number.isInteger(events) || events <= 0) throw new Error('--events: a positive integer');
-  return { events, days, reps, threads, work: get('work') ?? join(tmpdir(), 'lambdaline-batch-bench'), child: get('child') as Args['child'] };
+  return { events, days, reps, threads, work: get('work') ?? join(tmpdir(), 'lambdaline-batch-bench'), child: get('child') as Args['child'], prepare: argv.includes('--prepare') };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -249,6 +251,8 @@ async function main(): Promise<void> {
     ingest = await runChild('ingest');
     writeFileSync(join(datasetDir, '.complete'), JSON.stringify(ingest));
   } else log('2/4 master dataset: reusing the ingested dataset');
+  if (ingest) log(`  ingest: ${(ingest.wallMs / 1000).toFixed(1)} s, ${fmt(Math.round(args.events / (ingest.wallMs / 1000)))} events/s, peak RSS ${ingest.maxRssMb.toFixed(0)} MB`);
+  if (args.prepare) return;
 
   log(`3/4 measuring: raw DuckDB SQL (idiomatic and epoch-arithmetic) and layer runBatch({ mode: 'full' }), rotating order, ${args.reps} reps`);
   const sides = ['raw', 'raw-epoch', 'layer'] as const;

@@ -53,6 +53,21 @@ export interface IngestReport {
   readonly durationMs: number;
 }
 
+const NON_FINITE = /([:,[]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g;
+const MARK = '\u0000lambdaline-non-finite:';
+
+function parseNonFinite(raw: string): unknown {
+  if (!NON_FINITE.test(raw)) return undefined;
+  NON_FINITE.lastIndex = 0;
+  try {
+    return JSON.parse(raw.replace(NON_FINITE, (_, before: string, token: string) => `${before}${JSON.stringify(MARK + token)}`), (_key, value: unknown) =>
+      typeof value === 'string' && value.startsWith(MARK) ? Number(value.slice(MARK.length)) : value,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 async function sha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -112,6 +127,12 @@ export async function ingestFile(ctx: Internals, inputPath: string, options: Ing
           let result;
           if (record.cells === undefined) {
             result = parseEvent(ctx.schema, record.raw);
+            if (!result.ok && result.rejection.code === 'malformed_json' && format === 'parquet') {
+              // DuckDB writes non-finite doubles as bare NaN / Infinity: read them as the numbers
+              // they are, so the validator reports them the way it does everywhere (out_of_range).
+              const value = parseNonFinite(record.raw);
+              if (value !== undefined) result = validateEvent(ctx.schema, value);
+            }
           } else if ('malformed' in record.cells) {
             reject(record, 'not_an_object', record.cells.malformed as string);
             continue;

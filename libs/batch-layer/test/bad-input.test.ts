@@ -120,7 +120,8 @@ describe('bad input', () => {
       SELECT * FROM (VALUES
         ('p1', TIMESTAMP '2024-05-01 01:00:00', 'sensor_2', 'C', 2.0, '5', 'OK'),
         ('p2', TIMESTAMP '2024-05-01 02:00:00', 'sensor_2', NULL, 3.0, '6', 'OK'),
-        ('p3', TIMESTAMP '2024-05-01 03:00:00', 'sensor_2', 'C', 4.0, '7', 'OK')
+        ('p3', TIMESTAMP '2024-05-01 03:00:00', 'sensor_2', 'C', 4.0, '7', 'OK'),
+        ('p4', TIMESTAMP '2024-05-01 04:00:00', 'sensor_2', 'C', 'NaN'::DOUBLE, '8', 'OK')
       ) t(event_id, ts, sensor_id, category, value1, value2, status)
     ) TO '${parquet}' (FORMAT parquet)`);
     connection.closeSync();
@@ -131,12 +132,14 @@ describe('bad input', () => {
     const ds = await openMasterDataset({ dir: tmp.file('ds'), durable: false });
     const report = await ds.ingestFiles([parquet, corrupt, fine]);
     expect(report.files.map((f) => f.status)).toEqual(['ingested', 'failed', 'ingested']);
-    expect(report.files[0]).toMatchObject({ records: 3, accepted: 0, quarantined: 3, byCode: { wrong_type: 2, missing_field: 1 } });
+    expect(report.files[0]).toMatchObject({ records: 4, accepted: 0, quarantined: 4, byCode: { wrong_type: 2, missing_field: 1, out_of_range: 1 } });
     expect(report.files[1]?.reason).toMatch(/cannot read .*corrupt\.parquet/);
-    expect(report).toMatchObject({ accepted: 50, quarantined: 3, failed: 1 });
+    expect(report).toMatchObject({ accepted: 50, quarantined: 4, failed: 1 });
     const letters = await ds.quarantine().read();
     expect(letters[0]).toMatchObject({ code: 'wrong_type', field: 'value2', origin: { kind: 'file', path: parquet, row: 1 } });
     expect(JSON.parse(letters[0]!.raw!)).toMatchObject({ event_id: 'p1', ts: '2024-05-01T01:00:00.000Z', value2: '5' });
+    // Non-finite doubles are reported as the validator reports them anywhere, not as broken JSON.
+    expect(letters[3]).toMatchObject({ code: 'out_of_range', field: 'value1', reason: 'value1 must be finite, got NaN' });
     expect(ds.stats()).toMatchObject({ commits: 2, rows: 50 });
     await ds.close();
   });
