@@ -333,10 +333,21 @@ export async function archiveAll(archiver: Archiver, records: AsyncIterable<Sour
   try {
     if (Symbol.asyncIterator in records) {
       // One record at a time: records may trickle in, and the age-based commit must see each.
+      // An abort ends the wait for the next record at once, even if the source is idle.
+      const iterator = (records as AsyncIterable<SourceRecord>)[Symbol.asyncIterator]();
+      const aborted = new Promise<'aborted'>((resolve) => {
+        if (signal?.aborted) resolve('aborted');
+        signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+      });
       const one: SourceRecord[] = [];
-      for await (const record of records as AsyncIterable<SourceRecord>) {
-        if (signal?.aborted) break;
-        one[0] = record;
+      for (;;) {
+        const next = await Promise.race([iterator.next(), aborted]);
+        if (next === 'aborted') {
+          void Promise.resolve(iterator.return?.()).catch(() => undefined);
+          break;
+        }
+        if (next.done) break;
+        one[0] = next.value;
         await archiver.write(one);
       }
     } else {

@@ -209,6 +209,21 @@ describe('archiver', () => {
     await ds.close();
   });
 
+  it('stops at once when aborted while the source is idle, committing what it has', async () => {
+    const tmp = temp();
+    const ds = await openMasterDataset({ dir: tmp.file('ds'), durable: false });
+    const controller = new AbortController();
+    async function* idleAfterThree(): AsyncGenerator<SourceRecord> {
+      yield* records('a', 0, 0, 3);
+      controller.abort();
+      await new Promise(() => undefined); // never yields again
+    }
+    const report = await ds.archive(idleAfterThree(), { signal: controller.signal, chunkMs: 60_000 });
+    expect(report).toMatchObject({ records: 3, commits: 1 });
+    expect(ds.horizon().partitions[0]?.endOffset).toBe('3');
+    await ds.close();
+  });
+
   it('rejects records that are not log records with an error naming the field', async () => {
     const tmp = temp();
     const ds = await openMasterDataset({ dir: tmp.file('ds'), durable: false });
