@@ -144,7 +144,7 @@ async function childIngest(): Promise<void> {
 }
 
 async function childLayer(): Promise<void> {
-  const ds = await openMasterDataset({ dir: datasetDir, duckdb: duckdbOptions, retention: { graceMs: 0, keepLast: 2 } });
+  const ds = await openMasterDataset({ dir: datasetDir, duckdb: duckdbOptions }); // the defaults users get
   const print = progressPrinter('layer runBatch');
   const started = performance.now();
   const snapshot = await ds.runBatch({
