@@ -13,7 +13,7 @@ import {
 } from '@lambdaline/core';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSpeedLayer, InProcessLog, inProcessSource, type SpeedLayer, type SpeedLayerOptions } from '../src/index.js';
+import { createSpeedLayer, InProcessLog, inProcessSource, type DeadLetterRecord, type SpeedLayer, type SpeedLayerError, type SpeedLayerOptions } from '../src/index.js';
 import { sensorMessages, T0, take } from './helpers/events.js';
 import { batchFold, diffViews, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
 
@@ -299,5 +299,37 @@ describe('speed layer over the in-process log', () => {
     snapshots.next(latest);
     expect(layer.partitions().map((v) => v.baseOffset)).toEqual(['150', '160']);
     expectExact(layer, log, 'events');
+  });
+
+  it('keeps and retries dead letters whose delivery fails, reports it, and never commits past them', async () => {
+    const log = new InProcessLog({ events: 1 });
+    log.appendMany('events', take(sensorMessages({ seed: 8 }), 50));
+    log.append('events', '{"broken');
+    log.appendMany('events', take(sensorMessages({ seed: 9 }), 50));
+    let failures = 3;
+    const delivered: DeadLetterRecord[] = [];
+    const sink = {
+      description: 'flaky test sink',
+      async deliver(records: readonly DeadLetterRecord[]) {
+        if (failures-- > 0) throw new Error('broker unavailable');
+        delivered.push(...records);
+      },
+    };
+    const layer = layerOn(log, 'events', { deadLetterSink: sink, commitIntervalMs: 5 });
+    const errors: SpeedLayerError[] = [];
+    layer.errors.subscribe((e) => errors.push(e));
+    await layer.start();
+    await new Promise((r) => setTimeout(r, 60));
+    // Still failing: the letter is held, the error is visible, the commit stops before it.
+    expect(layer.status().deadLetterBacklog).toBe(1);
+    expect(layer.status().errors.at(-1)).toMatchObject({ code: 'dead_letter_delivery', retriable: true });
+    expect(errors[0]!.message).toMatch(/flaky test sink failed .*broker unavailable/);
+    expect(log.committedOffset('lambdaline-speed', 'events', 0)).toBe('50'); // below the undelivered letter at 50
+    expect(layer.partition('events', 0)!.nextOffset).toBe('101'); // folding went on meanwhile
+    await layer.caughtUp();
+    expect(delivered.map((d) => d.offset)).toEqual(['50']);
+    expect(delivered[0]!.value).toBe('{"broken');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(log.committedOffset('lambdaline-speed', 'events', 0)).toBe('101');
   });
 });
