@@ -35,8 +35,8 @@ export function detectFormat(path: string): FileFormat | null {
   return null;
 }
 
-async function* textChunks(path: string, onBytes: (n: number) => void): AsyncGenerator<string> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+async function* textChunks(path: string, onBytes: (n: number) => void, chunkBytes = 1 << 20): AsyncGenerator<string> {
+  const stream = createReadStream(path, { highWaterMark: chunkBytes });
   const input = path.toLowerCase().endsWith('.gz') ? stream.pipe(createGunzip()) : stream;
   stream.on('data', (chunk) => onBytes((chunk as Buffer).length));
   const decoder = new StringDecoder('utf8');
@@ -58,7 +58,7 @@ async function* textChunks(path: string, onBytes: (n: number) => void): AsyncGen
 }
 
 /** NDJSON: one record per non-blank line (`\n` or `\r\n`). */
-export async function* readNdjson(path: string, onBytes: (n: number) => void): AsyncGenerator<RawRecord[]> {
+export async function* readNdjson(path: string, onBytes: (n: number) => void, chunkBytes?: number): AsyncGenerator<RawRecord[]> {
   let carry = '';
   let line = 0;
   let batch: RawRecord[] = [];
@@ -67,7 +67,7 @@ export async function* readNdjson(path: string, onBytes: (n: number) => void): A
     const raw = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (raw.trim() !== '') batch.push({ row: line, raw });
   };
-  for await (const chunk of textChunks(path, onBytes)) {
+  for await (const chunk of textChunks(path, onBytes, chunkBytes)) {
     const text = carry + chunk;
     let start = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
@@ -89,7 +89,12 @@ export async function* readNdjson(path: string, onBytes: (n: number) => void): A
  * lines. A record whose cell count differs from the header's is returned as
  * malformed with the reason; the reader never stops on bad input.
  */
-export async function* readCsv(path: string, onBytes: (n: number) => void, delimiter = path.toLowerCase().replace(/\.gz$/, '').endsWith('.tsv') ? '\t' : ','): AsyncGenerator<RawRecord[]> {
+export async function* readCsv(
+  path: string,
+  onBytes: (n: number) => void,
+  delimiter = path.toLowerCase().replace(/\.gz$/, '').endsWith('.tsv') ? '\t' : ',',
+  chunkBytes?: number,
+): AsyncGenerator<RawRecord[]> {
   let header: string[] | null = null;
   let carry = '';
   let line = 1;
@@ -122,7 +127,7 @@ export async function* readCsv(path: string, onBytes: (n: number) => void, delim
     }
     return pos;
   };
-  for await (const chunk of textChunks(path, onBytes)) {
+  for await (const chunk of textChunks(path, onBytes, chunkBytes)) {
     const text = carry + chunk;
     const used = parse(text, false);
     carry = text.slice(used);
