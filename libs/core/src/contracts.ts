@@ -61,7 +61,11 @@ export interface BatchSnapshotSource {
 export interface SpeedPartitionView {
   readonly topic: string;
   readonly partition: number;
-  /** Changes whenever the partition view is rebuilt (restart, reassignment, new horizon). */
+  /**
+   * Changes whenever the partition view is rebuilt (restart, reassignment, new
+   * horizon). Epochs sort as strings in creation order, across instances (use a
+   * fixed-width time prefix), so readers can ignore a superseded owner's writes.
+   */
   readonly epoch: string;
   /** Increases with every published update within an epoch. */
   readonly seq: number;

@@ -5,7 +5,7 @@
  * and the same reason wherever it shows up.
  */
 import { SchemaError } from './errors.js';
-import { parseTimestamp } from './time.js';
+import { canonicalTimestampMs, parseTimestamp } from './time.js';
 
 export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp';
 
@@ -46,6 +46,18 @@ export type RejectionCode =
   | 'not_allowed'
   | 'bad_timestamp'
   | 'too_late';
+
+/** Every rejection code, for exhaustive counters and tests. */
+export const REJECTION_CODES: readonly RejectionCode[] = [
+  'malformed_json',
+  'not_an_object',
+  'missing_field',
+  'wrong_type',
+  'out_of_range',
+  'not_allowed',
+  'bad_timestamp',
+  'too_late',
+];
 
 /** Why an input is not a valid event: a stable code, the field, and a sentence. */
 export interface Rejection {
@@ -109,80 +121,122 @@ const reject = (code: RejectionCode, reason: string, field?: string): Validation
   rejection: field === undefined ? { code, reason } : { code, field, reason },
 });
 
-const patternCache = new WeakMap<FieldSpec, RegExp>();
-function patternOf(spec: FieldSpec): RegExp {
-  let re = patternCache.get(spec);
-  if (!re) {
-    re = new RegExp(`^(?:${spec.pattern})$`);
-    patternCache.set(spec, re);
+type FieldValue = string | number | boolean | null;
+/** Checks one present (non-null) value: the value to keep, or a rejection. */
+type FieldCheck = (value: unknown) => FieldValue | ValidationResult;
+type CompiledValidator = (input: unknown) => ValidationResult;
+
+const isRejection = (v: FieldValue | ValidationResult): v is ValidationResult => typeof v === 'object' && v !== null;
+
+/**
+ * Builds the checks of one field once, so validating an event is a loop over
+ * closures with no per-event lookups of the spec. The speed layer validates
+ * every Kafka message with this, so it is on the hot path.
+ */
+function compileField(name: string, spec: FieldSpec): FieldCheck {
+  switch (spec.type) {
+    case 'string': {
+      const maxLength = spec.maxLength ?? DEFAULT_MAX_LENGTH;
+      const allowed = spec.enum ? new Set(spec.enum) : null;
+      const pattern = spec.pattern === undefined ? null : new RegExp(`^(?:${spec.pattern})$`);
+      return (value) => {
+        if (typeof value !== 'string') return reject('wrong_type', `${name} must be a string, got ${describe(value)}`, name);
+        if (value.length > maxLength) return reject('out_of_range', `${name} is longer than ${maxLength} characters`, name);
+        if (allowed && !allowed.has(value)) {
+          return reject('not_allowed', `${name} must be one of ${spec.enum!.join(', ')}, got ${JSON.stringify(clip(value))}`, name);
+        }
+        if (pattern && !pattern.test(value)) {
+          return reject('not_allowed', `${name} ${JSON.stringify(clip(value))} does not match /${spec.pattern}/`, name);
+        }
+        return value;
+      };
+    }
+    case 'number':
+    case 'integer': {
+      const integer = spec.type === 'integer';
+      const min = spec.min ?? Number.NEGATIVE_INFINITY;
+      const max = spec.max ?? Number.POSITIVE_INFINITY;
+      return (value) => {
+        if (typeof value !== 'number') return reject('wrong_type', `${name} must be a ${spec.type}, got ${describe(value)}`, name);
+        if (!Number.isFinite(value)) return reject('out_of_range', `${name} must be finite, got ${value}`, name);
+        if (integer && !Number.isInteger(value)) return reject('wrong_type', `${name} must be an integer, got ${value}`, name);
+        if (value < min || value > max) {
+          return reject('out_of_range', `${name} must be within ${spec.min ?? '-∞'}..${spec.max ?? '∞'}, got ${value}`, name);
+        }
+        return value;
+      };
+    }
+    case 'boolean':
+      return (value) => (typeof value === 'boolean' ? value : reject('wrong_type', `${name} must be a boolean, got ${describe(value)}`, name));
+    case 'timestamp':
+      // The canonical text is computed by the caller, which also needs the epoch ms.
+      return (value) => (typeof value === 'string' ? value : reject('bad_timestamp', `${name} must be an ISO-8601 string, got ${describe(value)}`, name));
   }
-  return re;
 }
+
+function compileValidator(schema: EventSchema): CompiledValidator {
+  const fields = Object.entries(schema.fields).map(([name, spec]) => ({
+    name,
+    optional: spec.required === false,
+    timestamp: spec.type === 'timestamp',
+    isTime: name === schema.timeField,
+    check: compileField(name, spec),
+  }));
+  return (input) => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return reject('not_an_object', `an event must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
+    }
+    const record = input as Record<string, unknown>;
+    const event: Record<string, FieldValue> = {};
+    let eventTime = Number.NaN;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      const value = record[field.name];
+      if (value === undefined || value === null) {
+        if (field.optional) {
+          event[field.name] = null;
+          continue;
+        }
+        return reject('missing_field', `${field.name} is missing`, field.name);
+      }
+      const checked = field.check(value);
+      if (isRejection(checked)) return checked;
+      if (field.timestamp) {
+        const text = checked as string;
+        const fast = canonicalTimestampMs(text);
+        if (!Number.isNaN(fast)) {
+          event[field.name] = text; // already canonical: keep the string, no allocation
+          if (field.isTime) eventTime = fast;
+          continue;
+        }
+        const parsed = parseTimestamp(text);
+        if (typeof parsed === 'string') return reject('bad_timestamp', `${field.name} ${JSON.stringify(clip(text))}: ${parsed}`, field.name);
+        // Canonical form on the way in, so the same instant is the same string in every layer.
+        event[field.name] = new Date(parsed).toISOString();
+        if (field.isTime) eventTime = parsed;
+        continue;
+      }
+      event[field.name] = checked;
+    }
+    return { ok: true, event, eventTime };
+  };
+}
+
+const compiled = new WeakMap<EventSchema, CompiledValidator>();
 
 /**
  * Validates one decoded value against the schema. Unknown extra fields are
  * ignored and not carried (the master dataset has fixed columns); the result
- * holds every schema field, `null` for absent optional ones.
+ * holds every schema field, `null` for absent optional ones. The schema is
+ * compiled into checks on first use and cached, so keep using the same object.
  */
 export function validateEvent(schema: EventSchema, input: unknown): ValidationResult {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return reject('not_an_object', `an event must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = compileValidator(schema);
+    compiled.set(schema, validate);
   }
-  const record = input as Record<string, unknown>;
-  const event: Record<string, string | number | boolean | null> = {};
-  let eventTime = Number.NaN;
-  for (const [name, spec] of Object.entries(schema.fields)) {
-    const value = record[name];
-    if (value === undefined || value === null) {
-      if (spec.required === false) {
-        event[name] = null;
-        continue;
-      }
-      return reject('missing_field', `${name} is missing`, name);
-    }
-    switch (spec.type) {
-      case 'string': {
-        if (typeof value !== 'string') return reject('wrong_type', `${name} must be a string, got ${describe(value)}`, name);
-        if (value.length > (spec.maxLength ?? DEFAULT_MAX_LENGTH)) {
-          return reject('out_of_range', `${name} is longer than ${spec.maxLength ?? DEFAULT_MAX_LENGTH} characters`, name);
-        }
-        if (spec.enum && !spec.enum.includes(value)) {
-          return reject('not_allowed', `${name} must be one of ${spec.enum.join(', ')}, got ${JSON.stringify(clip(value))}`, name);
-        }
-        if (spec.pattern !== undefined && !patternOf(spec).test(value)) {
-          return reject('not_allowed', `${name} ${JSON.stringify(clip(value))} does not match /${spec.pattern}/`, name);
-        }
-        event[name] = value;
-        break;
-      }
-      case 'number':
-      case 'integer': {
-        if (typeof value !== 'number') return reject('wrong_type', `${name} must be a ${spec.type}, got ${describe(value)}`, name);
-        if (!Number.isFinite(value)) return reject('out_of_range', `${name} must be finite, got ${value}`, name);
-        if (spec.type === 'integer' && !Number.isInteger(value)) return reject('wrong_type', `${name} must be an integer, got ${value}`, name);
-        if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
-          return reject('out_of_range', `${name} must be within ${spec.min ?? '-∞'}..${spec.max ?? '∞'}, got ${value}`, name);
-        }
-        event[name] = value;
-        break;
-      }
-      case 'boolean': {
-        if (typeof value !== 'boolean') return reject('wrong_type', `${name} must be a boolean, got ${describe(value)}`, name);
-        event[name] = value;
-        break;
-      }
-      case 'timestamp': {
-        if (typeof value !== 'string') return reject('bad_timestamp', `${name} must be an ISO-8601 string, got ${describe(value)}`, name);
-        const parsed = parseTimestamp(value);
-        if (typeof parsed === 'string') return reject('bad_timestamp', `${name} ${JSON.stringify(clip(value))}: ${parsed}`, name);
-        // Canonical form on the way in, so the same instant is the same string in every layer.
-        event[name] = new Date(parsed).toISOString();
-        if (name === schema.timeField) eventTime = parsed;
-        break;
-      }
-    }
-  }
-  return { ok: true, event, eventTime };
+  return validate(input);
 }
 
 /**
@@ -191,7 +245,12 @@ export function validateEvent(schema: EventSchema, input: unknown): ValidationRe
  */
 export function parseEvent(schema: EventSchema, raw: string | Uint8Array | null | undefined): ValidationResult {
   if (raw === null || raw === undefined) return reject('malformed_json', 'the message has no value');
-  const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  const text =
+    typeof raw === 'string'
+      ? raw
+      : Buffer.isBuffer(raw)
+        ? raw.toString('utf8')
+        : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   let decoded: unknown;
   try {
     decoded = JSON.parse(text);

@@ -17,6 +17,7 @@ export {
   validateEvent,
   parseEvent,
   coerceTextFields,
+  REJECTION_CODES,
   type FieldType,
   type FieldSpec,
   type EventSchema,
@@ -32,6 +33,7 @@ export {
   windowStartOf,
   utcDay,
   parseTimestamp,
+  canonicalTimestampMs,
   formatTimestamp,
   type Granularity,
 } from './time.js';

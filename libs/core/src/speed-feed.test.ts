@@ -65,12 +65,26 @@ describe('SpeedFeedReader', () => {
       { event_id: '2', ts: '2024-05-01T10:00:00Z', sensor_id: 'sensor_2', category: 'A', value1: 2, value2: 1, status: 'OK' },
     ]);
     const reader = new SpeedFeedReader();
-    feed(reader, [...rowsMessages(rows, 'old', 1), encodeSpeedFeedMark(mark('old', 1))]);
+    feed(reader, [...rowsMessages(rows, '0001-old', 1), encodeSpeedFeedMark(mark('0001-old', 1))]);
     // The old owner wrote a row after its last mark, then the new owner took over.
-    feed(reader, [...rowsMessages(rows, 'old', 2), ...rowsMessages(rows.slice(0, 1), 'new', 1)]);
-    const view = feed(reader, [encodeSpeedFeedMark(mark('new', 1))])[0]!;
-    expect(view.epoch).toBe('new');
+    feed(reader, [...rowsMessages(rows, '0001-old', 2), ...rowsMessages(rows.slice(0, 1), '0002-new', 1)]);
+    const view = feed(reader, [encodeSpeedFeedMark(mark('0002-new', 1))])[0]!;
+    expect(view.epoch).toBe('0002-new');
     expect(view.views[spec.name]).toEqual(rows.slice(0, 1));
+  });
+
+  it('ignores a superseded owner whose flush arrives after the new epoch committed', () => {
+    const rows = foldEvents(spec, [
+      { event_id: '1', ts: '2024-05-01T10:00:00Z', sensor_id: 'sensor_1', category: 'A', value1: 1, value2: 1, status: 'OK' },
+      { event_id: '2', ts: '2024-05-01T10:00:00Z', sensor_id: 'sensor_2', category: 'A', value1: 2, value2: 1, status: 'OK' },
+    ]);
+    const reader = new SpeedFeedReader();
+    feed(reader, [...rowsMessages(rows, '0001-a', 1), encodeSpeedFeedMark(mark('0001-a', 1))]);
+    feed(reader, [...rowsMessages(rows.slice(0, 1), '0002-b', 1), encodeSpeedFeedMark(mark('0002-b', 1))]);
+    // The old owner's last flush was still on the wire.
+    const late = feed(reader, [...rowsMessages(rows, '0001-a', 2), encodeSpeedFeedMark(mark('0001-a', 2))]);
+    expect(late.every((v) => v === null)).toBe(true);
+    expect(reader.views()[0]).toMatchObject({ epoch: '0002-b', views: { [spec.name]: rows.slice(0, 1) } });
   });
 
   it('forgets a partition on a mark tombstone', () => {

@@ -16,6 +16,12 @@
  *
  * All messages of one source partition must go to the same feed partition, in
  * order (key them by `speedFeedPartitionKey`).
+ *
+ * Epochs must sort (as strings) in the order they were created, across writers:
+ * e.g. a fixed-width time prefix. During a rebalance the previous owner of a
+ * partition may still have a flush on the wire after the new owner's first
+ * mark; the reader ignores messages of an epoch older than the committed one,
+ * so such a late flush cannot bring the old state back.
  */
 import type { SpeedPartitionView } from './contracts.js';
 import { FormatError } from './errors.js';
@@ -152,6 +158,7 @@ export class SpeedFeedReader {
       throw new FormatError(`speed feed row ${JSON.stringify(key.slice(0, 80))}: expected { e, s, w, d, p }`, { field: 'value' });
     }
     // A tombstone that follows belongs to the flush in progress (seq decoded.s).
+    if (state.mark !== null && decoded.e < state.mark.epoch) return; // a superseded owner's late write
     state.lastEpoch = decoded.e;
     state.lastSeq = decoded.s - 1;
     this.stage(state, decoded.e, { view, key: rowId, seq: decoded.s, row: { windowStart: decoded.w, dims: decoded.d, parts: decoded.p } });
@@ -183,6 +190,10 @@ export class SpeedFeedReader {
       topic, partition, epoch: m.e, seq: m.s, baseOffset: m.base, nextOffset: m.next,
       maxEventTime: m.maxEventTime ?? null, watermark: m.watermark ?? null, at: m.at,
     };
+    if (state.mark !== null && mark.epoch < state.mark.epoch) {
+      state.staged.delete(mark.epoch); // a superseded owner's late flush: never committed
+      return null;
+    }
     if (state.mark === null || state.mark.epoch !== mark.epoch) state.rows = new Map();
     const staged = state.staged.get(mark.epoch) ?? [];
     const later: StagedRow[] = [];

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
-import { formatTimestamp, parseGranularity, parseTimestamp, utcDay, windowStartOf } from './time.js';
+import { canonicalTimestampMs, formatTimestamp, parseGranularity, parseTimestamp, utcDay, windowStartOf } from './time.js';
 
 describe('parseGranularity', () => {
   it.each([
@@ -54,4 +54,24 @@ describe('parseTimestamp', () => {
     'explains why %s is not a timestamp',
     (text) => expect(typeof parseTimestamp(text)).toBe('string'),
   );
+});
+
+describe('canonicalTimestampMs (the allocation-free fast path)', () => {
+  it('agrees with parseTimestamp on every canonical timestamp, years 0001..9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62_135_596_800_000, max: 253_402_300_799_999 }), (t) => {
+        const text = formatTimestamp(t);
+        expect(canonicalTimestampMs(text)).toBe(t);
+        expect(parseTimestamp(text)).toBe(t);
+      }),
+    );
+  });
+
+  it('declines (NaN) anything not exactly canonical, leaving it to parseTimestamp', () => {
+    for (const text of ['2024-05-01T12:00:00Z', '2024-05-01T12:00:00.000+00:00', '2024-02-30T00:00:00.000Z', '2023-02-29T00:00:00.000Z',
+      '2024-05-01T24:00:00.000Z', '2024-05-01T12:60:00.000Z', '2024-13-01T00:00:00.000Z', '2024-05-01 12:00:00.000Z', '2024-05-0aT12:00:00.000Z']) {
+      expect(canonicalTimestampMs(text)).toBeNaN();
+    }
+    expect(canonicalTimestampMs('2024-02-29T23:59:59.999Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+  });
 });

@@ -8,6 +8,10 @@ import { ConfigError } from './errors.js';
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export const DAY_MS = UNIT_MS.d;
 
+const CUMULATIVE_DAYS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
 /** A window length such as `30s`, `5m`, `1h`, `1d`. */
 export type Granularity = `${number}${keyof typeof UNIT_MS}`;
 
@@ -60,7 +64,7 @@ export function parseTimestamp(value: string): number | string {
   const [, y, mo, d, h, mi, s = '00', frac = '', zone] = m;
   const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
   if (month < 1 || month > 12) return `month ${mo} is out of range`;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const daysInMonth = month === 2 ? (isLeapYear(year) ? 29 : 28) : MONTH_DAYS[month - 1]!;
   if (day < 1 || day > daysInMonth) return `day ${d} does not exist in ${y}-${mo}`;
   if (hour > 23 || minute > 59 || second > 59) return `time ${h}:${mi}:${s} is out of range`;
   let offsetMs = 0;
@@ -72,10 +76,50 @@ export function parseTimestamp(value: string): number | string {
     offsetMs = sign * (oh * 3_600_000 + om * 60_000);
   }
   const ms = Number((frac + '000').slice(0, 3));
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMs;
+  // Not Date.UTC: it maps years 0..99 to 1900..1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime() - offsetMs;
 }
 
 /** Epoch ms to the canonical ISO form used on the wire (`2024-05-01T12:00:00.000Z`). */
 export function formatTimestamp(timeMs: number): string {
   return new Date(timeMs).toISOString();
+}
+
+
+
+/**
+ * Fast path for the canonical form `YYYY-MM-DDTHH:MM:SS.sssZ` (what
+ * `toISOString` writes and what every lambdaline layer emits): epoch ms, or
+ * NaN when the text is not exactly in that form or not a real instant, in
+ * which case callers fall back to `parseTimestamp`. No allocation, no regex.
+ */
+export function canonicalTimestampMs(text: string): number {
+  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */ || text.charCodeAt(10) !== 84 /* T */) return Number.NaN;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) {
+    return Number.NaN;
+  }
+  const n = (from: number, to: number): number => {
+    let v = 0;
+    for (let i = from; i < to; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    return v;
+  };
+  const year = n(0, 4), month = n(5, 7), day = n(8, 10), hour = n(11, 13), minute = n(14, 16), second = n(17, 19), ms = n(20, 23);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
+    return Number.NaN;
+  }
+  const leap = isLeapYear(year);
+  const monthDays = month === 2 ? (leap ? 29 : 28) : MONTH_DAYS[month - 1]!;
+  if (day > monthDays) return Number.NaN;
+  // Days since 1970-01-01 (proleptic Gregorian), without Date.
+  const y = year - 1;
+  const daysBeforeYear = 365 * (year - 1970) + (Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400)) - 477;
+  const days = daysBeforeYear + CUMULATIVE_DAYS[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
+  return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms;
 }
