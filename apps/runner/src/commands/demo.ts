@@ -1,0 +1,133 @@
+/**
+ * `lambdaline demo`: everything in one process, no Kafka, no Java. History
+ * into a fresh master dataset, a first batch, then a live stream through the
+ * speed layer's in-process log (the archiver reads the same log), HTTP and
+ * the dashboard, and a batch every `--batch-every` so the horizon moves.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { liveMessages } from '@lambdaline/generators';
+import { InProcessLog, createSpeedLayer, inProcessSource } from '@lambdaline/speed-layer';
+import { InProcessArchiveFeed } from '../archive-feed.js';
+import { BatchScheduler } from '../batch-scheduler.js';
+import { openDataset, serve, watchSpeed } from '../compose.js';
+import type { LoadedDomain } from '../config.js';
+import { UsageError, type ExitCode } from '../exit-codes.js';
+import { generateAndIngestHistory } from '../history.js';
+import { Lifecycle } from '../lifecycle.js';
+import { formatCount, type Logger } from '../log.js';
+
+export interface DemoOptions {
+  readonly domain: LoadedDomain;
+  readonly dataset?: string;
+  readonly keep: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly days: number;
+  readonly eventsPerDay: number;
+  readonly rate: number;
+  readonly partitions: number;
+  readonly batchEvery: number;
+  readonly seed: number | string;
+  readonly malformedShare: number;
+  readonly lateShare: number;
+  readonly allowedLateness: number;
+}
+
+const TOPIC = 'events';
+
+export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode> {
+  if (!options.domain.defaultSchema) {
+    throw new UsageError(
+      `--config: the demo generates sensor events, so its schema must be the default sensor schema (${options.domain.source} has another); views may be your own`,
+      '--config',
+    );
+  }
+  const lifecycle = new Lifecycle(log);
+  lifecycle.trapSignals();
+  let dir: string;
+  if (options.dataset !== undefined) {
+    dir = resolve(options.dataset);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    if (entries.length > 0) {
+      throw new UsageError(
+        `--dataset: ${dir} is not empty; the demo needs a fresh dataset (its in-process log starts at offset 0 on every run). Remove it or pick another directory`,
+        '--dataset',
+      );
+    }
+  } else {
+    dir = join(await mkdtemp(join(tmpdir(), 'lambdaline-demo-')), 'dataset');
+  }
+  if (!options.keep) lifecycle.onStop('removing the demo dataset', () => rm(options.dataset === undefined ? resolve(dir, '..') : dir, { recursive: true, force: true }));
+  else lifecycle.onStop('keeping the demo dataset', () => log.print(`the demo dataset stays in ${dir}`));
+
+  try {
+    const dataset = await openDataset(dir, options.domain, log, lifecycle);
+    const now = Date.now();
+    await generateAndIngestHistory(dataset, { seed: options.seed, days: options.days, eventsPerDay: options.eventsPerDay, toMs: now }, log);
+
+    let feed: InProcessArchiveFeed | null = null;
+    // Each batch covers what the archiver holds when it starts: commit that first.
+    const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
+    lifecycle.onStop('waiting for the batch run', () => scheduler.stop());
+    await scheduler.runNow();
+
+    // The in-process log stands in for Kafka: the live stream appends, the speed layer and the archiver read.
+    const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
+    feed = new InProcessArchiveFeed(dataset, log, eventLog, TOPIC, 2_000);
+    const archive = feed;
+    lifecycle.onStop('committing the archive', () => archive.stop());
+    lifecycle.watch('archiver', feed.failed);
+    await feed.start();
+
+    const speed = createSpeedLayer({
+      source: inProcessSource(eventLog, { topic: TOPIC }),
+      domain: options.domain,
+      batchSnapshots: dataset,
+      allowedLateness: options.allowedLateness,
+    });
+    watchSpeed(speed, log, lifecycle);
+    lifecycle.onStop('stopping the speed layer', () => speed.stop());
+    await speed.start();
+
+    const url = await serve(
+      {
+        domain: options.domain,
+        batch: dataset,
+        speed,
+        status: { batch: () => scheduler.status(), speed: () => speed.status() },
+        host: options.host,
+        port: options.port,
+        title: 'lambdaline demo',
+      },
+      log,
+      lifecycle,
+    );
+
+    const live = liveMessages({
+      seed: options.seed,
+      rate: options.rate,
+      malformedShare: options.malformedShare,
+      lateShare: options.lateShare,
+      clock: Date.now,
+    }).subscribe({
+      next: (message) => eventLog.append(TOPIC, message.raw, { key: message.key }),
+      error: (error: unknown) => lifecycle.fail('stream', error),
+    });
+    lifecycle.onStop('stopping the live stream', () => live.unsubscribe());
+    scheduler.start();
+
+    const first = options.days > 0 ? `${formatCount(options.days * options.eventsPerDay)} events of history` : 'no history';
+    log.print('');
+    log.print(`lambdaline demo is running: ${first}, live events at ${options.rate === Infinity ? 'full speed' : `${formatCount(options.rate)}/s`}, a batch every ${options.batchEvery / 1000} s.`);
+    log.print(`  dashboard   ${url}/`);
+    log.print(`  API         ${url}/api/views/sensor_5min?sensor_id=sensor_7   ${url}/api/status`);
+    log.print(`  metrics     ${url}/metrics`);
+    log.print('Watch the batch horizon (dashed line) move right at every batch run. Ctrl-C stops.');
+  } catch (error) {
+    await lifecycle.shutdown(0);
+    throw error;
+  }
+  return lifecycle.wait();
+}

@@ -1,0 +1,86 @@
+/**
+ * Running until told to stop. Components register their shutdown step as they
+ * start (`onStop`); steps run in reverse order (stop consumers, flush, close the
+ * dataset, close the server). The first SIGINT/SIGTERM starts a clean shutdown;
+ * a second one exits at once. A component failure (`fail`) shuts down the same
+ * way and makes the command exit non-zero.
+ */
+import { EXIT, describeError, exitCodeFor, type ExitCode } from './exit-codes.js';
+import type { Logger } from './log.js';
+
+type Step = { readonly name: string; readonly run: () => Promise<void> | void };
+
+export class Lifecycle {
+  private readonly steps: Step[] = [];
+  private resolveDone!: (code: ExitCode) => void;
+  private readonly done = new Promise<ExitCode>((resolve) => (this.resolveDone = resolve));
+  private stopping: Promise<ExitCode> | null = null;
+  private signals = 0;
+  private readonly handlers: Array<[NodeJS.Signals, () => void]> = [];
+  private readonly abort = new AbortController();
+  /** Aborted as soon as a shutdown starts (signal or failure): for loops and producers to stop. */
+  readonly signal: AbortSignal = this.abort.signal;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Registers a shutdown step (run in reverse registration order). */
+  onStop(name: string, run: () => Promise<void> | void): void {
+    this.steps.push({ name, run });
+  }
+
+  /** Installs the signal handlers. */
+  trapSignals(): void {
+    for (const [signal, code] of [['SIGINT', EXIT.sigint], ['SIGTERM', EXIT.sigterm]] as const) {
+      const handler = () => {
+        this.signals++;
+        if (this.signals > 1) {
+          this.log.warn('lambdaline', `${signal} again: exiting now without a clean shutdown`);
+          process.exit(code);
+        }
+        this.log.info('lambdaline', `${signal}: shutting down cleanly (press Ctrl-C again to force)`);
+        void this.shutdown(code);
+      };
+      process.on(signal, handler);
+      this.handlers.push([signal, handler]);
+    }
+  }
+
+  /** A component failed for good: shut down and exit with the matching code. */
+  fail(component: string, error: unknown): void {
+    if (this.stopping) return;
+    this.log.error(component, describeError(error));
+    void this.shutdown(exitCodeFor(error) === EXIT.ok ? EXIT.failure : exitCodeFor(error));
+  }
+
+  /** Watches a promise that only ever rejects (a component's `failed`). */
+  watch(component: string, failed: Promise<unknown>): void {
+    failed.catch((error: unknown) => this.fail(component, error));
+  }
+
+  /** Resolves with the exit code once shut down. */
+  wait(): Promise<ExitCode> {
+    return this.done;
+  }
+
+  shutdown(code: ExitCode): Promise<ExitCode> {
+    if (!this.stopping) {
+      this.abort.abort();
+      this.stopping = (async () => {
+        let result: ExitCode = code;
+        for (const step of [...this.steps].reverse()) {
+          try {
+            await step.run();
+          } catch (error) {
+            this.log.error('shutdown', `${step.name}: ${describeError(error)}`);
+            if (result === EXIT.ok) result = EXIT.failure;
+          }
+        }
+        for (const [signal, handler] of this.handlers) process.off(signal, handler);
+        if (this.signals > 0 || result !== EXIT.ok) this.log.info('lambdaline', `stopped (exit code ${result})`);
+        this.resolveDone(result);
+        return result;
+      })();
+    }
+    return this.stopping;
+  }
+}
