@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -254,6 +254,7 @@ async function main(): Promise<void> {
   if (ingest) log(`  ingest: ${(ingest.wallMs / 1000).toFixed(1)} s, ${fmt(Math.round(args.events / (ingest.wallMs / 1000)))} events/s, peak RSS ${ingest.maxRssMb.toFixed(0)} MB`);
   if (args.prepare) return;
 
+  const loadBefore = loadavg()[0]!;
   log(`3/4 measuring: raw DuckDB SQL (idiomatic and epoch-arithmetic) and layer runBatch({ mode: 'full' }), rotating order, ${args.reps} reps`);
   const sides = ['raw', 'raw-epoch', 'layer'] as const;
   const measured: Record<(typeof sides)[number], Measured[]> = { raw: [], 'raw-epoch': [], layer: [] };
@@ -293,6 +294,7 @@ async function main(): Promise<void> {
       `(peak RSS ${(layerRss / rawRss).toFixed(2)}x / ${(layerRss / epochRss).toFixed(2)}x). ` +
       `Results compared row by row with both: ${check.daily_by_category.mismatches + check.sensor_5min.mismatches + checkEpoch.daily_by_category.mismatches + checkEpoch.sensor_5min.mismatches} mismatches.`,
     `Reading the published rows into JS afterwards (\`latest().views\`, lazy by default): ${(loadMs / 1000).toFixed(2)} s.`,
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after measuring (shared machine: medians of alternating runs).`,
     ...(ingest ? [`Ingest through the layer (validation + Parquet): ${(ingest.wallMs / 1000).toFixed(1)} s, ${fmt(Math.round(args.events / (ingest.wallMs / 1000)))} events/s, peak RSS ${ingest.maxRssMb.toFixed(0)} MB.`] : []),
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);

@@ -93,12 +93,12 @@ export async function runBatch(ctx: RunContext, options: RunBatchOptions): Promi
           const readFiles = files.filter((f) => readDays.has(f.day));
           for (const d of readDays) if (allDays.has(d)) daysRead.add(d);
           sources = [
-            ...(readFiles.length > 0 ? [aggregateSql(spec, readFiles.map((f) => join(internals.paths.root, f.path)))] : []),
+            ...(readFiles.length > 0 ? [aggregateSql(spec, layout, readFiles.map((f) => join(internals.paths.root, f.path)))] : []),
             previousRowsSql(spec, layout, join(current!.dir, previous.file), keep),
           ];
         } else {
           anyFull = true;
-          sources = files.length > 0 ? [aggregateSql(spec, files.map((f) => join(internals.paths.root, f.path)))] : [];
+          sources = files.length > 0 ? [aggregateSql(spec, layout, files.map((f) => join(internals.paths.root, f.path)))] : [];
         }
         if (sources.length === 0) {
           rows = 0;

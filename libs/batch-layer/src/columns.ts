@@ -43,11 +43,12 @@ export function columnType(spec: FieldSpec): string {
 }
 
 export interface ColumnLayout {
-  readonly fields: ReadonlyArray<{ readonly name: string; readonly type: string }>;
+  /** `required`: never null in the dataset (the validator rejects events without it). */
+  readonly fields: ReadonlyArray<{ readonly name: string; readonly type: string; readonly required: boolean }>;
 }
 
 export function columnLayout(schema: EventSchema): ColumnLayout {
-  return { fields: Object.entries(schema.fields).map(([name, spec]) => ({ name, type: columnType(spec) })) };
+  return { fields: Object.entries(schema.fields).map(([name, spec]) => ({ name, type: columnType(spec), required: spec.required !== false })) };
 }
 
 /** The `columns={...}` argument of read_json for staged rows. */

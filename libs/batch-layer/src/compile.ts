@@ -13,5 +13,6 @@ export function compileViewSql(schema: EventSchema, view: ViewSpec, files: reado
   const spec = validateViewSpec(view, schema, 'view');
   assertParam(Array.isArray(files) && files.length > 0, 'files', 'must list at least one Parquet file');
   assertParam(typeof outFile === 'string' && outFile !== '', 'outFile', 'must be a file path');
-  return copyViewSql(spec, columnLayout(schema), [aggregateSql(spec, files)], outFile);
+  const layout = columnLayout(schema);
+  return copyViewSql(spec, layout, [aggregateSql(spec, layout, files)], outFile);
 }

@@ -28,12 +28,18 @@ function partType(measure: MeasureSpec): string {
   }
 }
 
-/** The aggregate expression building the part of one measure (same semantics as core's monoids). */
-function partExpr(measure: MeasureSpec): string {
+/**
+ * The aggregate expression building the part of one measure (same semantics as
+ * core's monoids). Counting a required field is `count(*)`: it is never null,
+ * and DuckDB computes identical aggregates once.
+ */
+function partExpr(measure: MeasureSpec, layout: ColumnLayout): string {
   const field = measure.field === undefined ? null : ident(measure.field);
+  const required = measure.field !== undefined && layout.fields.find((f) => f.name === measure.field)?.required === true;
+  const counted = field === null || required ? 'count(*)' : `count(${field})`;
   switch (measure.op) {
     case 'count':
-      return `{'count': ${field === null ? 'count(*)' : `count(${field})`}}`;
+      return `{'count': ${counted}}`;
     case 'sum':
       return `{'sum': coalesce(sum(${field}), 0)::DOUBLE}`;
     case 'min':
@@ -41,7 +47,7 @@ function partExpr(measure: MeasureSpec): string {
     case 'max':
       return `{'max': max(${field})::DOUBLE}`;
     case 'avg':
-      return `{'sum': coalesce(sum(${field}), 0)::DOUBLE, 'count': count(${field})}`;
+      return `{'sum': coalesce(sum(${field}), 0)::DOUBLE, 'count': ${counted}}`;
   }
 }
 
@@ -50,8 +56,8 @@ export function partsType(spec: ResolvedViewSpec): string {
   return `STRUCT(${spec.measures.map((m) => `${ident(m.name)} ${partType(m)}`).join(', ')})`;
 }
 
-function partsExpr(spec: ResolvedViewSpec): string {
-  return `{${spec.measures.map((m) => `${lit(m.name)}: ${partExpr(m)}`).join(', ')}}::${partsType(spec)}`;
+function partsExpr(spec: ResolvedViewSpec, layout: ColumnLayout): string {
+  return `{${spec.measures.map((m) => `${lit(m.name)}: ${partExpr(m, layout)}`).join(', ')}}::${partsType(spec)}`;
 }
 
 /** `floor(epoch_ms(t) / W) * W`: the epoch-aligned window start in ms, as core's `windowStartOf`. */
@@ -68,10 +74,10 @@ function dimType(layout: ColumnLayout, field: string): string {
 const dimAlias = (i: number) => `d${i}`;
 
 /** Rows freshly aggregated from master-dataset files: columns w, d0..dn, p. */
-export function aggregateSql(spec: ResolvedViewSpec, files: readonly string[]): string {
+export function aggregateSql(spec: ResolvedViewSpec, layout: ColumnLayout, files: readonly string[]): string {
   const dims = spec.dimensions.map((d, i) => `${ident(d)} AS ${dimAlias(i)}`);
   const groups = ['w', ...spec.dimensions.map((_, i) => dimAlias(i))];
-  return `SELECT ${windowExpr(spec)} AS w${dims.map((d) => `, ${d}`).join('')}, ${partsExpr(spec)} AS p
+  return `SELECT ${windowExpr(spec)} AS w${dims.map((d) => `, ${d}`).join('')}, ${partsExpr(spec, layout)} AS p
     FROM read_parquet(${litList(files)}, hive_partitioning = false)
     WHERE ${ident(spec.timeField)} IS NOT NULL
     GROUP BY ${groups.join(', ')}`;
