@@ -124,8 +124,8 @@ ${EXIT_CODES_HELP}`,
       .description('everything in one process without Kafka or Java: sample history, a live stream, periodic batches, HTTP and the live dashboard')
       .addOption(options.port())
       .addOption(options.host())
-      .addOption(new Option('--days <n>', 'days of history to generate (ending now)').argParser(parseIntegerIn(0, 3_650)).default(3))
-      .addOption(new Option('--events-per-day <n>', 'history events per day').argParser(parseIntegerIn(1, 10_000_000)).default(20_000))
+      .addOption(new Option('--days <n>', 'days of history to generate (ending now)').argParser(parseIntegerIn(0, 3_650)).default(7))
+      .addOption(new Option('--events-per-day <n>', 'history events per day').argParser(parseIntegerIn(1, 10_000_000)).default(50_000))
       .addOption(new Option('--rate <events/s>', 'live events per second').argParser(parseRate).default(200))
       .addOption(new Option('--partitions <n>', 'partitions of the in-process log').argParser(parseIntegerIn(1, 64)).default(3))
       .addOption(options.batchEvery('20s'))
@@ -289,7 +289,7 @@ ${EXIT_CODES_HELP}`,
     .configureOutput({ writeOut: (t) => out.stdout.write(t), writeErr: (t) => out.stderr.write(t) })
     .showHelpAfterError('(add --help for usage)');
 
-  action<{ dataset: string; days: number; eventsPerDay: number; seed: number | string; to?: number; out?: string }>(
+  action<{ dataset: string; days: number; eventsPerDay: number; seed: number | string; to?: number; out?: string; ifEmpty: boolean }>(
     generate
       .command('history')
       .description('write seeded history as Parquet (one file per UTC day) and ingest it into the master dataset')
@@ -299,6 +299,7 @@ ${EXIT_CODES_HELP}`,
       .addOption(options.seed(1))
       .addOption(new Option('--to <date>', 'end of the history, exclusive: YYYY-MM-DD (UTC) or ISO-8601 (default: today 00:00 UTC)').argParser(parseTime))
       .addOption(new Option('--out <dir>', 'also keep the Parquet files here').argParser(parseNonEmpty('a directory')))
+      .addOption(new Option('--if-empty', 'do nothing when the dataset already holds events (for scripts and containers that run this on every start)').default(false))
       .addOption(options.config())
       .addOption(options.logLevel())
       .addHelpText(
@@ -315,6 +316,7 @@ ${EXIT_CODES_HELP}`,
           seed: o.seed,
           to: o.to ?? Math.floor(Date.now() / 86_400_000) * 86_400_000,
           ...(o.out === undefined ? {} : { out: o.out }),
+          ifEmpty: o.ifEmpty,
         },
         log,
       ),

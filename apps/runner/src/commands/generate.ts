@@ -29,6 +29,7 @@ export interface HistoryCommandOptions {
   readonly seed: number | string;
   readonly to: number;
   readonly out?: string;
+  readonly ifEmpty: boolean;
 }
 
 export async function generateHistory(options: HistoryCommandOptions, log: Logger): Promise<ExitCode> {
@@ -37,6 +38,10 @@ export async function generateHistory(options: HistoryCommandOptions, log: Logge
   lifecycle.trapSignals();
   try {
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
+    if (options.ifEmpty && dataset.stats().rows > 0) {
+      log.print(`history: ${options.dataset} already holds ${formatCount(dataset.stats().rows)} events; nothing to do (--if-empty)`);
+      return await lifecycle.shutdown(EXIT.ok);
+    }
     const summary = await generateAndIngestHistory(
       dataset,
       {
