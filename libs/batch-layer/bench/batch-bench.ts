@@ -69,8 +69,15 @@ function progressPrinter(label: string): (done: number, total: number | null, un
 
 interface Measured {
   wallMs: number;
+  /** CPU time of the process (all threads) during the measured section: steadier than wall time on a shared machine. */
+  cpuMs?: number;
   maxRssMb: number;
   extra?: Record<string, number>;
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 function finish(result: Omit<Measured, 'maxRssMb'> & { maxRssMb?: number }): void {
@@ -146,6 +153,7 @@ async function childIngest(): Promise<void> {
 async function childLayer(): Promise<void> {
   const ds = await openMasterDataset({ dir: datasetDir, duckdb: duckdbOptions }); // the defaults users get
   const print = progressPrinter('layer runBatch');
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const snapshot = await ds.runBatch({
     mode: 'full',
@@ -155,13 +163,14 @@ async function childLayer(): Promise<void> {
     },
   });
   const wallMs = performance.now() - started;
+  const cpuMs = cpuSince(cpu0);
   const maxRssMb = process.resourceUsage().maxRSS / 1024; // before the rows are read into JS
   const loadStarted = performance.now();
   let rows = 0;
   for (const name of Object.keys(snapshot.views)) rows += snapshot.views[name]!.length;
   const loadMs = performance.now() - loadStarted;
   await ds.close();
-  finish({ wallMs, maxRssMb, extra: { viewRows: rows, loadRowsMs: loadMs, version: snapshot.version, rssAfterLoadMb: process.resourceUsage().maxRSS / 1024 } });
+  finish({ wallMs, cpuMs, maxRssMb, extra: { viewRows: rows, loadRowsMs: loadMs, version: snapshot.version, rssAfterLoadMb: process.resourceUsage().maxRSS / 1024 } });
 }
 
 async function childRaw(epoch: boolean): Promise<void> {
@@ -171,12 +180,14 @@ async function childRaw(epoch: boolean): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:', args.threads === undefined ? {} : { threads: String(args.threads) });
   const connection = await instance.connect();
   await connection.run(`SET TimeZone = 'UTC'`);
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   for (const sql of (epoch ? rawEpochSql : rawSql)(join(datasetDir, 'data', '*', '*.parquet'), out)) await connection.run(sql);
   const wallMs = performance.now() - started;
+  const cpuMs = cpuSince(cpu0);
   connection.closeSync();
   instance.closeSync();
-  finish({ wallMs });
+  finish({ wallMs, cpuMs });
 }
 
 function runChild(mode: 'ingest' | 'layer' | 'raw' | 'raw-epoch'): Promise<Measured> {
@@ -270,7 +281,7 @@ async function main(): Promise<void> {
       const mode = sides[(k + rep) % sides.length]!;
       const m = await runChild(mode);
       measured[mode].push(m);
-      log(`  rep ${rep + 1} ${mode.padEnd(9)}: ${(m.wallMs / 1000).toFixed(2)} s, peak RSS ${m.maxRssMb.toFixed(0)} MB`);
+      log(`  rep ${rep + 1} ${mode.padEnd(9)}: ${(m.wallMs / 1000).toFixed(2)} s wall, ${((m.cpuMs ?? 0) / 1000).toFixed(2)} s CPU, peak RSS ${m.maxRssMb.toFixed(0)} MB`);
     }
   }
   const raw = measured.raw;
@@ -285,21 +296,23 @@ async function main(): Promise<void> {
   const rss = (xs: Measured[]) => Math.max(...xs.map((m) => m.maxRssMb));
   const loadMs = median(layer.map((m) => m.extra?.loadRowsMs ?? 0));
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const cpu = (xs: Measured[]) => median(xs.map((m) => m.cpuMs ?? 0));
   const row = (name: string, xs: Measured[]) =>
-    `| ${name} | ${secs(best(xs))} / ${secs(med(xs))} | ${fmt(Math.round(args.events / (best(xs) / 1000)))} | ${rss(xs).toFixed(0)} MB |`;
+    `| ${name} | ${secs(best(xs))} / ${secs(med(xs))} | ${fmt(Math.round(args.events / (best(xs) / 1000)))} | ${secs(cpu(xs))} | ${rss(xs).toFixed(0)} MB |`;
   const ratio = (f: (xs: Measured[]) => number, other: Measured[]) => (f(layer) / f(other)).toFixed(2);
   const mismatches = check.daily_by_category.mismatches + check.sensor_5min.mismatches + checkEpoch.daily_by_category.mismatches + checkEpoch.sensor_5min.mismatches;
   const lines = [
     `### ${fmt(args.events)} events, ${args.days} days (${check.daily_by_category.rows} + ${fmt(check.sensor_5min.rows)} view rows), ${args.reps} reps`,
     '',
-    '| | wall time (best / median) | events/s (best) | peak RSS |',
-    '|---|---|---|---|',
+    '| | wall time (best / median) | events/s (best) | CPU time (median) | peak RSS |',
+    '|---|---|---|---|---|',
     row('raw DuckDB SQL, idiomatic (`date_trunc` / `time_bucket`)', raw),
     row('raw DuckDB SQL, epoch-ms arithmetic', rawEpoch),
     row('batch layer `runBatch({ mode: "full" })`', layer),
     '',
     `Layer / raw idiomatic: **${ratio(best, raw)}x** best, ${ratio(med, raw)}x median. ` +
       `Layer / raw epoch-ms: **${ratio(best, rawEpoch)}x** best, ${ratio(med, rawEpoch)}x median. ` +
+      `CPU time layer / raw: ${ratio(cpu, raw)}x idiomatic, ${ratio(cpu, rawEpoch)}x epoch-ms. ` +
       `Peak RSS ${(rss(layer) / rss(raw)).toFixed(2)}x. Results compared row by row with both: ${mismatches} mismatches.`,
     `Reading the published rows into JS afterwards (\`latest().views\`, lazy by default): ${(loadMs / 1000).toFixed(2)} s.`,
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after measuring. The machine is shared, so runs alternate and the best run of each side is the least disturbed one.`,
