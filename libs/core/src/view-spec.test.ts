@@ -41,6 +41,11 @@ describe('validateViewSpec', () => {
     expect(fieldOfError(() => validateViewSpec(spec, sensorEventSchema))).toBe(field);
   });
 
+  it('refuses an optional time field (such events would have no window)', () => {
+    const schema = { ...sensorEventSchema, fields: { ...sensorEventSchema.fields, seen_at: { type: 'timestamp' as const, required: false } } };
+    expect(fieldOfError(() => validateViewSpec({ ...base, timeField: 'seen_at' }, schema))).toBe('view.timeField');
+  });
+
   it('refuses duplicate view names in a list', () => {
     expect(fieldOfError(() => validateViewSpecs([dailyByCategoryView, dailyByCategoryView], sensorEventSchema))).toBe('views[1].name');
   });

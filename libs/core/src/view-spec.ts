@@ -56,6 +56,10 @@ export function validateViewSpec(input: unknown, schema: EventSchema, path = 'vi
   if (typeof timeField !== 'string' || schema.fields[timeField]?.type !== 'timestamp') {
     fail('.timeField', `must name a timestamp field of schema ${schema.name}`);
   }
+  if (schema.fields[timeField as string]?.required === false) {
+    // An event without a time has no window: it could be counted by no layer.
+    fail('.timeField', `${timeField as string} is optional in schema ${schema.name}; a view's time field must be required`);
+  }
   if (typeof spec.window !== 'string') fail('.window', 'must be a window length such as "5m", "1h" or "1d"');
   let windowMs = 0;
   try {
