@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sensorEvent } from '../test/arbitraries.js';
 import { sensorEventSchema } from './default-domain.js';
 import { SchemaError } from './errors.js';
-import { coerceTextFields, parseEvent, validateEvent, validateEventSchema, type RejectionCode } from './event-schema.js';
+import { coerceTextFields, compileSlowValidator, parseEvent, validateEvent, validateEventSchema, type RejectionCode } from './event-schema.js';
 
 const good = {
   event_id: 'e-1',
@@ -105,5 +105,40 @@ describe('validateEventSchema', () => {
       expect((error as SchemaError).field).toBe(field);
       expect((error as SchemaError).retriable).toBe(false);
     }
+  });
+});
+
+describe('the generated fast path and the field-by-field validator agree', () => {
+  // Messages that are valid, almost valid, or broken in one field: the fast
+  // path must accept exactly the canonical valid ones, and every answer must be
+  // what the slow validator alone would say.
+  const mutation = fc.oneof(
+    fc.constant({}),
+    fc.record({ value2: fc.oneof(fc.integer({ min: -5, max: 120 }), fc.double(), fc.constant('7')) }),
+    fc.record({ category: fc.constantFrom('A', 'Z', '', 7) }),
+    fc.record({ sensor_id: fc.constantFrom('sensor_1', 'sensor_0', 'x') }),
+    fc.record({ ts: fc.constantFrom('2024-05-01T12:00:00.000Z', '2024-05-01T12:00:00Z', '2024-05-01T14:00:00+02:00', '2024-02-30T00:00:00.000Z', 5) }),
+    fc.record({ extra: fc.string() }),
+    fc.record({ value1: fc.constantFrom(1.5, Number.NaN, null, '1') }),
+  );
+  it('on generated events with one mutation', () => {
+    fc.assert(
+      fc.property(sensorEvent, mutation, (event, change) => {
+        const input = { ...event, ...change };
+        const viaParse = parseEvent(sensorEventSchema, JSON.stringify(input));
+        const viaValidate = validateEvent(sensorEventSchema, JSON.parse(JSON.stringify(input)));
+        const slowOnly = compileSlowValidator(sensorEventSchema)(JSON.parse(JSON.stringify(input)), false);
+        expect(viaParse).toEqual(slowOnly);
+        expect(viaValidate).toEqual(slowOnly);
+        if (viaParse.ok) expect(Object.keys(viaParse.event).sort()).toEqual(Object.keys(sensorEventSchema.fields).sort());
+      }),
+    );
+  });
+
+  it('does not modify an object passed to validateEvent', () => {
+    const input = { ...good, ts: '2024-05-01T14:00:00+02:00', extra: 1 };
+    const copy = { ...input };
+    validateEvent(sensorEventSchema, input);
+    expect(input).toEqual(copy);
   });
 });

@@ -124,7 +124,8 @@ const reject = (code: RejectionCode, reason: string, field?: string): Validation
 type FieldValue = string | number | boolean | null;
 /** Checks one present (non-null) value: the value to keep, or a rejection. */
 type FieldCheck = (value: unknown) => FieldValue | ValidationResult;
-type CompiledValidator = (input: unknown) => ValidationResult;
+/** `owned`: the input was just decoded by us, so it may become the event itself. */
+type CompiledValidator = (input: unknown, owned: boolean) => ValidationResult;
 
 const isRejection = (v: FieldValue | ValidationResult): v is ValidationResult => typeof v === 'object' && v !== null;
 
@@ -174,7 +175,8 @@ function compileField(name: string, spec: FieldSpec): FieldCheck {
   }
 }
 
-function compileValidator(schema: EventSchema): CompiledValidator {
+/** Internal (tests): the field-by-field validator without the generated fast path. */
+export function compileSlowValidator(schema: EventSchema): CompiledValidator {
   const fields = Object.entries(schema.fields).map(([name, spec]) => ({
     name,
     optional: spec.required === false,
@@ -182,12 +184,15 @@ function compileValidator(schema: EventSchema): CompiledValidator {
     isTime: name === schema.timeField,
     check: compileField(name, spec),
   }));
-  return (input) => {
+  const known = new Set(fields.map((f) => f.name));
+  return (input, owned) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       return reject('not_an_object', `an event must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
     }
     const record = input as Record<string, unknown>;
-    const event: Record<string, FieldValue> = {};
+    // A freshly decoded object becomes the event itself (no copy): that halves
+    // the allocations on the speed layer's hot path.
+    const event = (owned ? record : {}) as Record<string, FieldValue>;
     let eventTime = Number.NaN;
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!;
@@ -205,7 +210,7 @@ function compileValidator(schema: EventSchema): CompiledValidator {
         const text = checked as string;
         const fast = canonicalTimestampMs(text);
         if (!Number.isNaN(fast)) {
-          event[field.name] = text; // already canonical: keep the string, no allocation
+          if (!owned) event[field.name] = text; // already canonical: keep the string, no allocation
           if (field.isTime) eventTime = fast;
           continue;
         }
@@ -216,9 +221,86 @@ function compileValidator(schema: EventSchema): CompiledValidator {
         if (field.isTime) eventTime = parsed;
         continue;
       }
-      event[field.name] = checked;
+      if (!owned) event[field.name] = checked;
+    }
+    if (owned) {
+      // Only schema fields are carried; unknown ones are dropped (rare, so the slow path is fine).
+      let count = 0;
+      for (const key in record) count++;
+      if (count !== fields.length) for (const key of Object.keys(record)) if (!known.has(key)) delete record[key];
     }
     return { ok: true, event, eventTime };
+  };
+}
+
+/**
+ * The fast path: a straight-line predicate generated from the schema that
+ * answers "is this exactly a valid event in canonical form, with no extra
+ * fields?" and returns its event time, or NaN for anything else. Anything it
+ * declines goes through the field-by-field validator above, which produces the
+ * precise rejection (or canonicalises the timestamp), so both paths give the
+ * same answers and only the common case is fast. Generated code avoids the
+ * megamorphic per-field closure calls that dominated the speed layer's profile.
+ */
+type FastPath = (record: Record<string, unknown>) => number;
+
+function compileFastPath(schema: EventSchema): FastPath | null {
+  const args: unknown[] = [canonicalTimestampMs];
+  const names: string[] = ['canonical'];
+  const bind = (value: unknown): string => {
+    names.push(`c${names.length}`);
+    args.push(value);
+    return names[names.length - 1]!;
+  };
+  const lines: string[] = ['var v, t = NaN, x, n = 0;'];
+  const fields = Object.entries(schema.fields);
+  for (const [name, spec] of fields) {
+    const get = `v = r[${JSON.stringify(name)}];`;
+    switch (spec.type) {
+      case 'string': {
+        const checks = [`typeof v !== 'string'`, `v.length > ${spec.maxLength ?? DEFAULT_MAX_LENGTH}`];
+        if (spec.enum) checks.push(`!${bind(new Set(spec.enum))}.has(v)`);
+        if (spec.pattern !== undefined) checks.push(`!${bind(new RegExp(`^(?:${spec.pattern})$`))}.test(v)`);
+        lines.push(`${get} if (${checks.join(' || ')}) return NaN;`);
+        break;
+      }
+      case 'number':
+      case 'integer': {
+        const checks = [`typeof v !== 'number'`, spec.type === 'integer' ? `!Number.isInteger(v)` : `!Number.isFinite(v)`];
+        if (spec.min !== undefined) checks.push(`v < ${bind(spec.min)}`);
+        if (spec.max !== undefined) checks.push(`v > ${bind(spec.max)}`);
+        lines.push(`${get} if (${checks.join(' || ')}) return NaN;`);
+        break;
+      }
+      case 'boolean':
+        lines.push(`${get} if (typeof v !== 'boolean') return NaN;`);
+        break;
+      case 'timestamp':
+        lines.push(`${get} if (typeof v !== 'string') return NaN; x = canonical(v); if (x !== x) return NaN;`);
+        if (name === schema.timeField) lines.push('t = x;');
+        break;
+    }
+  }
+  lines.push(`for (var k in r) n++; if (n !== ${fields.length}) return NaN;`, 'return t;');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from a validated schema only
+    return new Function(...names, `return function fastPath(r) {\n${lines.join('\n')}\n};`)(...args) as FastPath;
+  } catch {
+    return null; // no code generation here (e.g. a CSP): the field-by-field validator still works
+  }
+}
+
+function compileValidator(schema: EventSchema): CompiledValidator {
+  const slow = compileSlowValidator(schema);
+  const fast = compileFastPath(schema);
+  if (!fast) return slow;
+  return (input, owned) => {
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const record = input as Record<string, FieldValue>;
+      const eventTime = fast(record);
+      if (eventTime === eventTime) return { ok: true, event: owned ? record : { ...record }, eventTime };
+    }
+    return slow(input, owned);
   };
 }
 
@@ -231,12 +313,23 @@ const compiled = new WeakMap<EventSchema, CompiledValidator>();
  * compiled into checks on first use and cached, so keep using the same object.
  */
 export function validateEvent(schema: EventSchema, input: unknown): ValidationResult {
+  return compiledValidator(schema)(input, false);
+}
+
+// Almost every process validates against one schema: remember the last one to skip the WeakMap.
+let lastSchema: EventSchema | null = null;
+let lastValidator: CompiledValidator | null = null;
+
+function compiledValidator(schema: EventSchema): CompiledValidator {
+  if (schema === lastSchema) return lastValidator!;
   let validate = compiled.get(schema);
   if (!validate) {
     validate = compileValidator(schema);
     compiled.set(schema, validate);
   }
-  return validate(input);
+  lastSchema = schema;
+  lastValidator = validate;
+  return validate;
 }
 
 /**
@@ -257,7 +350,7 @@ export function parseEvent(schema: EventSchema, raw: string | Uint8Array | null 
   } catch (error) {
     return reject('malformed_json', `not valid JSON: ${(error as Error).message}`);
   }
-  return validateEvent(schema, decoded);
+  return compiledValidator(schema)(decoded, true);
 }
 
 /**
