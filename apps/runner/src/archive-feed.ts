@@ -40,7 +40,7 @@ abstract class BaseFeed implements ArchiveFeed {
   constructor(
     protected readonly dataset: MasterDataset,
     protected readonly log: Logger,
-    private readonly chunkMs: number,
+    private readonly chunkMs: number | undefined,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       this.fail = reject;
@@ -50,7 +50,7 @@ abstract class BaseFeed implements ArchiveFeed {
 
   protected openArchiver(onCommit?: (info: ArchiveCommitInfo) => Promise<void>): Archiver {
     this.archiver = this.dataset.createArchiver({
-      chunkMs: this.chunkMs,
+      ...(this.chunkMs === undefined ? {} : { chunkMs: this.chunkMs }),
       onCommit: async (info) => {
         this.commits++;
         this.log.debug('archiver', `commit ${info.seq}: ${formatCount(info.records)} records (${formatCount(info.quarantined)} quarantined)`);
@@ -76,8 +76,8 @@ export interface KafkaArchiveFeedOptions {
   readonly kafka: Kafka;
   readonly topic: string;
   readonly groupId: string;
-  /** Archiver commits at the latest this long after the first buffered record. */
-  readonly chunkMs: number;
+  /** Archiver commits at the latest this long after the first buffered record (default: the batch layer's). */
+  readonly chunkMs?: number;
 }
 
 export class KafkaArchiveFeed extends BaseFeed {
@@ -169,7 +169,7 @@ export class InProcessArchiveFeed extends BaseFeed {
     log: Logger,
     private readonly source: InProcessLog,
     private readonly topic: string,
-    chunkMs: number,
+    chunkMs?: number,
   ) {
     super(dataset, log, chunkMs);
   }

@@ -14,6 +14,11 @@ export interface BatchSchedulerOptions {
   readonly everyMs: number;
   /** Called before each run (the archive feed's flush). */
   readonly beforeRun?: () => Promise<void>;
+  /**
+   * Merge each day's small files (the archiver writes one per day per commit)
+   * after every this many runs; 0 = never. Default 10.
+   */
+  readonly compactEvery?: number;
 }
 
 export class BatchScheduler {
@@ -70,6 +75,18 @@ export class BatchScheduler {
     }, this.options.everyMs);
   }
 
+  private async compact(): Promise<void> {
+    try {
+      const report = await this.dataset.compact();
+      if (report.days > 0) {
+        this.log.info('batch', `compacted ${report.days} day(s): ${formatCount(report.filesBefore)} small files → ${formatCount(report.filesAfter)} (${formatCount(report.rows)} rows)`);
+      }
+    } catch (error) {
+      // Nothing changed: the small files stay and are merged next time.
+      this.log.warn('batch', `compaction failed (retrying later): ${describeError(error)}`);
+    }
+  }
+
   private async run(): Promise<BatchSnapshot | null> {
     const before = this.dataset.latest()?.version ?? 0;
     try {
@@ -77,6 +94,8 @@ export class BatchScheduler {
       const snapshot = await this.dataset.runBatch();
       this.lastError = null;
       this.runs++;
+      const compactEvery = this.options.compactEvery ?? 10;
+      if (compactEvery > 0 && this.runs % compactEvery === 0) await this.compact();
       if (snapshot.version !== before) {
         const run = snapshot.run;
         const covered = snapshot.horizon.partitions.map((p) => `${p.partition}@${p.endOffset}`).join(' ');

@@ -75,7 +75,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
 
     // The in-process log stands in for Kafka: the live stream appends, the speed layer and the archiver read.
     const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
-    feed = new InProcessArchiveFeed(dataset, log, eventLog, TOPIC, 2_000);
+    feed = new InProcessArchiveFeed(dataset, log, eventLog, TOPIC);
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
     lifecycle.watch('archiver', feed.failed);

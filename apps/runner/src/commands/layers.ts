@@ -67,7 +67,7 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
     lifecycle.onStop('waiting for the batch run', () => scheduler.stop());
     await scheduler.runNow();
-    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver`, chunkMs: 5_000 });
+    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
     lifecycle.watch('archiver', feed.failed);

@@ -37,7 +37,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     // What is already in the dataset (history, earlier archives) is served from the start.
     await scheduler.runNow();
 
-    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver`, chunkMs: 5_000 });
+    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
     lifecycle.watch('archiver', feed.failed);
