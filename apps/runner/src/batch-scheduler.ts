@@ -40,10 +40,13 @@ export class BatchScheduler {
     this.schedule();
   }
 
-  /** Runs a batch now (waits for one already running, then runs). Never rejects: errors are logged. */
-  async runNow(): Promise<BatchSnapshot | null> {
+  /**
+   * Runs a batch now (waits for one already running, then runs). Never rejects:
+   * errors are logged. `progress`: a progress bar (on a terminal) for a run the user waits for.
+   */
+  async runNow(progress = false): Promise<BatchSnapshot | null> {
     while (this.current) await this.current;
-    this.current = this.run().finally(() => {
+    this.current = this.run(progress).finally(() => {
       this.current = null;
     });
     return this.current;
@@ -87,11 +90,14 @@ export class BatchScheduler {
     }
   }
 
-  private async run(): Promise<BatchSnapshot | null> {
+  private async run(progress: boolean): Promise<BatchSnapshot | null> {
     const before = this.dataset.latest()?.version ?? 0;
+    const bar = progress ? this.log.progress('batch', 'batch run', this.dataset.views.length, 'views') : null;
     try {
       await this.options.beforeRun?.();
-      const snapshot = await this.dataset.runBatch();
+      const snapshot = await this.dataset.runBatch(bar ? { onProgress: (p) => p.unit === 'views' && bar.update(p.done) } : {});
+      bar?.update(this.dataset.views.length);
+      bar?.stop();
       this.lastError = null;
       this.runs++;
       const compactEvery = this.options.compactEvery ?? 10;
@@ -109,6 +115,7 @@ export class BatchScheduler {
       }
       return snapshot;
     } catch (error) {
+      bar?.stop();
       this.lastError = describeError(error);
       this.log.error('batch', `run failed (the last snapshot stays published; retrying next time): ${this.lastError}`);
       return null;

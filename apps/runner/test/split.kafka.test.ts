@@ -60,11 +60,17 @@ describe('batch, speed and serve in separate processes (real broker)', () => {
       expect(h.code, h.stderr).toBe(0);
     }
     const common = ['--brokers', brokers, '--topic', topic];
-    const start = launch(['start', ...common, '--dataset', single.dataset, '--group', single.group, '--port', String(single.port), '--batch-every', '3s', '--allowed-lateness', LATENESS]);
+    // `start --feed-topic` also publishes its speed views: a `serve` replica can follow it.
+    const singleFeed = kafka.track(`${topic}.single-feed`);
+    const start = launch(['start', ...common, '--dataset', single.dataset, '--group', single.group, '--port', String(single.port), '--batch-every', '3s', '--allowed-lateness', LATENESS, '--feed-topic', singleFeed]);
     const batch = launch(['batch', ...common, '--dataset', split.dataset, '--group', split.group, '--batch-every', '3s']);
     const speed = launch(['speed', ...common, '--dataset', split.dataset, '--group', split.group, '--feed-topic', feedTopic, '--allowed-lateness', LATENESS, '--poll', '500ms']);
     const serve = launch(['serve', ...common, '--dataset', split.dataset, '--feed-topic', feedTopic, '--port', String(split.port), '--poll', '500ms']);
     await Promise.all([start.waitFor(/lambdaline is running/), batch.waitFor(/lambdaline batch is archiving/), speed.waitFor(/lambdaline speed is folding/), serve.waitFor(/lambdaline serve: dashboard/)]);
+    const replicaPort = await freePort();
+    const replica = launch(['serve', ...common, '--dataset', single.dataset, '--feed-topic', singleFeed, '--port', String(replicaPort), '--poll', '500ms']);
+    await replica.waitFor(/lambdaline serve: dashboard/);
+    const replicaBase = `http://127.0.0.1:${replicaPort}`;
 
     const producer = launch(['generate', 'stream', ...common, '--rate', '300', '--count', '3000', '--seed', '5', '--malformed-share', '2%', '--late-share', '2%', '--late-by', '2m']);
     const splitBase = `http://127.0.0.1:${split.port}`;
@@ -87,7 +93,12 @@ describe('batch, speed and serve in separate processes (real broker)', () => {
     expect((await producer.exited).code).toBe(0);
     const ends = await kafka.endOffsets(topic);
     const coveredAll = (answer: Answer) => ends.every((end, p) => Number(answer.horizon.partitions.find((x) => x.partition === p)?.endOffset ?? 0) === end);
-    await waitUntil('both deployments covering the whole topic', async () => coveredAll(await query(splitBase, 'sensor_5min')) && coveredAll(await query(singleBase, 'sensor_5min')), 120_000, 500);
+    await waitUntil(
+      'every deployment covering the whole topic',
+      async () => coveredAll(await query(splitBase, 'sensor_5min')) && coveredAll(await query(singleBase, 'sensor_5min')) && coveredAll(await query(replicaBase, 'sensor_5min')),
+      120_000,
+      500,
+    );
 
     const all = allValidEvents(history, await kafka.readAll(topic));
     for (const spec of SPECS) {
@@ -95,13 +106,14 @@ describe('batch, speed and serve in separate processes (real broker)', () => {
       const b = await query(splitBase, spec.name);
       expectRowsEqualFold(spec, b.rows, all, `split final ${spec.name}`);
       expectSameRows(spec, a.rows, b.rows, `start vs split ${spec.name}`);
+      expectSameRows(spec, a.rows, (await query(replicaBase, spec.name)).rows, `start vs a serve replica of it ${spec.name}`);
     }
 
     // The serve process knows the speed layer only through the feed: status still lists its partitions.
     const status = await getJson<{ speed: { partitions: unknown[] } }>(`${splitBase}/api/status`);
     expect(status.body.speed.partitions).toHaveLength(3);
 
-    for (const p of [serve, speed, batch, start]) {
+    for (const p of [replica, serve, speed, batch, start]) {
       const result = await p.stop('SIGTERM');
       expect(result.code, p.output()).toBe(143);
     }

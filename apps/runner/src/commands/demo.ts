@@ -70,14 +70,14 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     let feed: InProcessArchiveFeed | null = null;
     // Each batch covers what the archiver holds when it starts: commit that first.
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
-    lifecycle.onStop('waiting for the batch run', () => scheduler.stop());
-    await scheduler.runNow();
+    await scheduler.runNow(true);
 
     // The in-process log stands in for Kafka: the live stream appends, the speed layer and the archiver read.
     const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
     feed = new InProcessArchiveFeed(dataset, log, eventLog, TOPIC);
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
+    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
     lifecycle.watch('archiver', feed.failed);
     await feed.start();
 

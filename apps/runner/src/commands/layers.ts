@@ -9,7 +9,7 @@
  */
 import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
-import { createSpeedLayer, kafkaSource, publishSpeedFeed } from '@lambdaline/speed-layer';
+import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
 import { KafkaArchiveFeed } from '../archive-feed.js';
 import { BatchScheduler } from '../batch-scheduler.js';
@@ -65,11 +65,11 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     let feed: KafkaArchiveFeed | null = null;
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
-    lifecycle.onStop('waiting for the batch run', () => scheduler.stop());
-    await scheduler.runNow();
+    await scheduler.runNow(true);
     feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
+    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
     lifecycle.watch('archiver', feed.failed);
     await feed.start();
     scheduler.start();
@@ -114,12 +114,15 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
       allowedLateness: options.allowedLateness,
     });
     watchSpeed(layer, log, lifecycle);
-    lifecycle.onStop('stopping the speed layer', () => layer.stop());
-    // The publisher seeds the feed with every partition the layer holds when it starts.
+    let publisher: SpeedFeedPublisher | null = null;
+    // The layer first (its last changes go out as deltas), then the publisher (writes them).
+    lifecycle.onStop('stopping the speed layer and its feed publisher', async () => {
+      await layer.stop();
+      await publisher?.stop();
+    });
     await layer.start();
-    const publisher = await publishSpeedFeed(layer, { kafka, topic: options.feedTopic });
-    // Stopped after the layer (steps run in reverse): its last changes are published.
-    lifecycle.onStop('stopping the speed feed publisher', () => publisher.stop());
+    // The publisher seeds the feed with every partition the layer holds when it starts.
+    publisher = await publishSpeedFeed(layer, { kafka, topic: options.feedTopic });
     publisher.errors.subscribe({ next: (error) => log.warn('speed', error.message) });
     const follower = new HorizonFollower(dir, options.pollMs, log, initial, (published) => layer.setHorizon(published.horizon));
     follower.start();

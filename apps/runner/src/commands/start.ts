@@ -5,7 +5,7 @@
  * With `--feed-topic` the speed views are also published to that compacted
  * topic, for `serve` replicas in other processes.
  */
-import { createSpeedLayer, kafkaSource, publishSpeedFeed } from '@lambdaline/speed-layer';
+import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { KafkaArchiveFeed } from '../archive-feed.js';
 import { BatchScheduler } from '../batch-scheduler.js';
 import { openDataset, serve, watchSpeed } from '../compose.js';
@@ -33,13 +33,13 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     let feed: KafkaArchiveFeed | null = null;
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
-    lifecycle.onStop('waiting for the batch run', () => scheduler.stop());
     // What is already in the dataset (history, earlier archives) is served from the start.
-    await scheduler.runNow();
+    await scheduler.runNow(true);
 
     feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
+    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
     lifecycle.watch('archiver', feed.failed);
     await feed.start();
 
@@ -56,13 +56,16 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
       allowedLateness: options.allowedLateness,
     });
     watchSpeed(speed, log, lifecycle);
-    lifecycle.onStop('stopping the speed layer', () => speed.stop());
+    let publisher: SpeedFeedPublisher | null = null;
+    lifecycle.onStop('stopping the speed layer', async () => {
+      await speed.stop();
+      await publisher?.stop();
+    });
     await speed.start();
 
     if (options.feedTopic !== undefined) {
       await ensureFeedTopic(kafka, options.feedTopic, log);
-      const publisher = await publishSpeedFeed(speed, { kafka, topic: options.feedTopic });
-      lifecycle.onStop('stopping the speed feed publisher', () => publisher.stop());
+      publisher = await publishSpeedFeed(speed, { kafka, topic: options.feedTopic });
       log.info('speed', `publishing the speed views to ${options.feedTopic}`);
     }
 
