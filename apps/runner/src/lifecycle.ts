@@ -10,18 +10,40 @@ import type { Logger } from './log.js';
 
 type Step = { readonly name: string; readonly run: () => Promise<void> | void };
 
+/** Thrown by `checkpoint()` when a shutdown began while the command was starting. */
+export class StartupStopped extends Error {
+  constructor() {
+    super('stopped while starting');
+  }
+}
+
 export class Lifecycle {
   private readonly steps: Step[] = [];
   private resolveDone!: (code: ExitCode) => void;
   private readonly done = new Promise<ExitCode>((resolve) => (this.resolveDone = resolve));
   private stopping: Promise<ExitCode> | null = null;
   private signals = 0;
+  private firstSignalAt: number | null = null;
   private readonly handlers: Array<[NodeJS.Signals, () => void]> = [];
   private readonly abort = new AbortController();
   /** Aborted as soon as a shutdown starts (signal or failure): for loops and producers to stop. */
   readonly signal: AbortSignal = this.abort.signal;
 
   constructor(private readonly log: Logger) {}
+
+  /**
+   * Call between startup steps: throws once a shutdown has begun (Ctrl-C during
+   * startup), so nothing more is started. Commands catch it (and any error the
+   * shutdown caused) with `stoppedDuringStartup`.
+   */
+  checkpoint(): void {
+    if (this.signal.aborted) throw new StartupStopped();
+  }
+
+  /** True when a startup error is just the consequence of a shutdown in progress. */
+  stoppedDuringStartup(): boolean {
+    return this.signal.aborted;
+  }
 
   /** Registers a shutdown step (run in reverse registration order). */
   onStop(name: string, run: () => Promise<void> | void): void {
@@ -31,18 +53,29 @@ export class Lifecycle {
   /** Installs the signal handlers. */
   trapSignals(): void {
     for (const [signal, code] of [['SIGINT', EXIT.sigint], ['SIGTERM', EXIT.sigterm]] as const) {
-      const handler = () => {
-        this.signals++;
-        if (this.signals > 1) {
-          this.log.warn('lambdaline', `${signal} again: exiting now without a clean shutdown`);
-          process.exit(code);
-        }
-        this.log.info('lambdaline', `${signal}: shutting down cleanly (press Ctrl-C again to force)`);
-        void this.shutdown(code);
-      };
+      const handler = () => this.onSignal(signal, code);
       process.on(signal, handler);
       this.handlers.push([signal, handler]);
     }
+  }
+
+  /**
+   * What a SIGINT/SIGTERM does: the first starts a clean shutdown; another one
+   * a moment later exits at once. The same Ctrl-C often arrives twice (from the
+   * terminal and forwarded by npm or a wrapper), so repeats within a second are ignored.
+   */
+  onSignal(signal: NodeJS.Signals, code: ExitCode, exit: (code: number) => void = process.exit): void {
+    const now = Date.now();
+    if (this.firstSignalAt !== null) {
+      if (now - this.firstSignalAt < 1_000) return;
+      this.log.warn('lambdaline', `${signal} again: exiting now without a clean shutdown`);
+      exit(code);
+      return;
+    }
+    this.firstSignalAt = now;
+    this.signals++;
+    this.log.info('lambdaline', `${signal}: shutting down cleanly (press Ctrl-C again to force)`);
+    void this.shutdown(code);
   }
 
   /** A component failed for good: shut down and exit with the matching code. */

@@ -118,7 +118,7 @@ ${EXIT_CODES_HELP}`,
   };
 
   // ---- demo
-  action<{ dataset?: string; keep: boolean; port: number; host: string; days: number; eventsPerDay: number; rate: number; partitions: number; batchEvery: number; seed: number | string; malformedShare: number; lateShare: number; allowedLateness: number }>(
+  action<{ dataset?: string; keep?: boolean; port: number; host: string; days: number; eventsPerDay: number; rate: number; partitions: number; batchEvery: number; seed: number | string; malformedShare: number; lateShare: number; allowedLateness: number }>(
     program
       .command('demo')
       .description('everything in one process without Kafka or Java: sample history, a live stream, periodic batches, HTTP and the live dashboard')
@@ -133,8 +133,8 @@ ${EXIT_CODES_HELP}`,
       .addOption(new Option('--malformed-share <share>', 'share of malformed live messages (0..1 or a percentage)').argParser(parseShare).default(0.01, '1%'))
       .addOption(new Option('--late-share <share>', 'share of live events arriving 10 minutes late').argParser(parseShare).default(0.005, '0.5%'))
       .addOption(options.allowedLateness())
-      .addOption(new Option('--dataset <dir>', 'put the demo dataset here (must be empty; default: a temporary directory)').argParser(parseNonEmpty('a directory')))
-      .addOption(new Option('--keep', 'keep the demo dataset when stopping').default(false))
+      .addOption(new Option('--dataset <dir>', 'put the demo dataset here and keep it (must be empty; default: a temporary directory, removed at the end)').argParser(parseNonEmpty('a directory')))
+      .addOption(new Option('--keep', 'keep the temporary demo dataset when stopping'))
       .addOption(options.config())
       .addOption(options.logLevel())
       .addHelpText('after', `\nExample:\n  $ lambdaline demo --port 3000 --rate 1000 --batch-every 10s\n${EXIT_CODES_HELP}`),
@@ -143,7 +143,7 @@ ${EXIT_CODES_HELP}`,
         {
           domain,
           ...(o.dataset === undefined ? {} : { dataset: o.dataset }),
-          keep: o.keep,
+          keep: o.keep === true,
           port: o.port,
           host: o.host,
           days: o.days,

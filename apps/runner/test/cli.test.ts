@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, runCli } from './helpers/cli.js';
+import { CliProcess, killAll, runCli } from './helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -126,5 +126,25 @@ describe('lambdaline CLI', () => {
     const result = await runCli(['start', '--brokers', '127.0.0.1:1', '--dataset', join(dir, 'ds-none'), '--port', '0']);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/cannot reach the Kafka brokers 127\.0\.0\.1:1/);
+  });
+
+  it('stops cleanly on Ctrl-C during startup, even when the signal arrives twice', async () => {
+    // A long history write keeps the demo starting; the Ctrl-C (and its duplicate) stop it cleanly.
+    const demo = new CliProcess(['demo', '--port', '0', '--days', '60', '--events-per-day', '200000', '--dataset', join(dir, 'demo-stopped')]);
+    await demo.waitFor(/master dataset/);
+    demo.child.kill('SIGINT');
+    demo.child.kill('SIGINT');
+    const result = await demo.exited;
+    expect(result.code, demo.output()).toBe(130);
+    expect(result.stderr).toMatch(/SIGINT: shutting down cleanly/);
+    expect(result.stderr).toMatch(/stopped \(exit code 130\)/);
+    expect(result.stderr).not.toMatch(/again: exiting now/);
+    expect(result.stdout).not.toMatch(/demo is running/);
+  });
+
+  it('refuses a demo --dataset that is not empty', async () => {
+    const result = await runCli(['demo', '--dataset', dir, '--port', '0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--dataset: .* is not empty; the demo needs a fresh dataset/);
   });
 });

@@ -59,18 +59,21 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
   } else {
     dir = join(await mkdtemp(join(tmpdir(), 'lambdaline-demo-')), 'dataset');
   }
-  if (!options.keep) lifecycle.onStop('removing the demo dataset', () => rm(options.dataset === undefined ? resolve(dir, '..') : dir, { recursive: true, force: true }));
+  // A temporary dataset goes away with the demo (unless --keep); one the user placed with --dataset stays.
+  if (options.dataset === undefined && !options.keep) lifecycle.onStop('removing the demo dataset', () => rm(resolve(dir, '..'), { recursive: true, force: true }));
   else lifecycle.onStop('keeping the demo dataset', () => log.print(`the demo dataset stays in ${dir}`));
 
   try {
     const dataset = await openDataset(dir, options.domain, log, lifecycle);
     const now = Date.now();
-    await generateAndIngestHistory(dataset, { seed: options.seed, days: options.days, eventsPerDay: options.eventsPerDay, toMs: now }, log);
+    await generateAndIngestHistory(dataset, { seed: options.seed, days: options.days, eventsPerDay: options.eventsPerDay, toMs: now, signal: lifecycle.signal }, log);
+    lifecycle.checkpoint();
 
     let feed: InProcessArchiveFeed | null = null;
     // Each batch covers what the archiver holds when it starts: commit that first.
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
     await scheduler.runNow(true);
+    lifecycle.checkpoint();
 
     // The in-process log stands in for Kafka: the live stream appends, the speed layer and the archiver read.
     const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
@@ -90,6 +93,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     watchSpeed(speed, log, lifecycle);
     lifecycle.onStop('stopping the speed layer', () => speed.stop());
     await speed.start();
+    lifecycle.checkpoint();
 
     const url = await serve(
       {
@@ -126,6 +130,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     log.print(`  metrics     ${url}/metrics`);
     log.print('Watch the batch horizon (dashed line) move right at every batch run. Ctrl-C stops.');
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(0);
     throw error;
   }

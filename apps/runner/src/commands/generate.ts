@@ -60,6 +60,7 @@ export async function generateHistory(options: HistoryCommandOptions, log: Logge
         (options.out ? `; Parquet files kept in ${options.out}` : ''),
     );
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(EXIT.ok);
     throw error;
   }
@@ -118,6 +119,7 @@ export async function generateStream(options: StreamCommandOptions, log: Logger)
         `; next --start-index ${options.startIndex + result.produced}`,
     );
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(EXIT.ok);
     throw error;
   }

@@ -53,6 +53,7 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
           .join(', ')}, in ${snapshotsDir(options.dataset)}`,
       );
     } catch (error) {
+      if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
       await lifecycle.shutdown(EXIT.ok);
       throw error;
     }
@@ -62,10 +63,12 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     const kafka = createKafka(options.brokers, `${options.group}-batch`, log);
     await checkBrokers(options.brokers, log);
     await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    lifecycle.checkpoint();
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     let feed: KafkaArchiveFeed | null = null;
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
     await scheduler.runNow(true);
+    lifecycle.checkpoint();
     feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
     lifecycle.onStop('committing the archive', () => archive.stop());
@@ -75,6 +78,7 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     scheduler.start();
     log.print(`lambdaline batch is archiving ${options.topic} into ${options.dataset} and publishing a snapshot every ${options.batchEvery / 1000} s to ${snapshotsDir(options.dataset)}`);
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(EXIT.ok);
     throw error;
   }
@@ -121,6 +125,7 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
       await publisher?.stop();
     });
     await layer.start();
+    lifecycle.checkpoint();
     // The publisher seeds the feed with every partition the layer holds when it starts.
     publisher = await publishSpeedFeed(layer, { kafka, topic: options.feedTopic });
     publisher.errors.subscribe({ next: (error) => log.warn('speed', error.message) });
@@ -129,6 +134,7 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
     lifecycle.onStop('stopping the snapshot follower', () => follower.stop());
     log.print(`lambdaline speed is folding ${options.topic} past the horizon of ${dir} and publishing to ${options.feedTopic}`);
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(EXIT.ok);
     throw error;
   }
@@ -170,6 +176,7 @@ export async function serveCommand(options: ServeOptions, log: Logger): Promise<
     });
     lifecycle.onStop('closing the speed feed reader', () => feed.close());
     await feed.start();
+    lifecycle.checkpoint();
     const url = await serve(
       {
         domain: options.domain,
@@ -184,6 +191,7 @@ export async function serveCommand(options: ServeOptions, log: Logger): Promise<
     );
     log.print(`lambdaline serve: dashboard ${url}/ · API ${url}/api/views (snapshots from ${dir}, speed views from ${options.feedTopic}) · Ctrl-C stops`);
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(EXIT.ok);
     throw error;
   }

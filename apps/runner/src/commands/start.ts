@@ -29,12 +29,14 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     const kafka = createKafka(options.brokers, `${options.group}-runner`, log);
     await checkBrokers(options.brokers, log);
     await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    lifecycle.checkpoint();
 
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     let feed: KafkaArchiveFeed | null = null;
     const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
     // What is already in the dataset (history, earlier archives) is served from the start.
     await scheduler.runNow(true);
+    lifecycle.checkpoint();
 
     feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
     const archive = feed;
@@ -42,6 +44,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
     lifecycle.watch('archiver', feed.failed);
     await feed.start();
+    lifecycle.checkpoint();
 
     const speed = createSpeedLayer({
       source: kafkaSource({
@@ -62,6 +65,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
       await publisher?.stop();
     });
     await speed.start();
+    lifecycle.checkpoint();
 
     if (options.feedTopic !== undefined) {
       await ensureFeedTopic(kafka, options.feedTopic, log);
@@ -85,6 +89,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     scheduler.start();
     log.print(`lambdaline is running on ${options.topic} @ ${options.brokers.join(',')}: dashboard ${url}/ · API ${url}/api/views · Ctrl-C stops`);
   } catch (error) {
+    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
     await lifecycle.shutdown(0);
     throw error;
   }
