@@ -9,8 +9,12 @@
  *   delete and the sorted row list can be rebuilt bucket by bucket;
  * - dimensions are looked up through nested `Map`s keyed by the raw values, so
  *   folding an event allocates nothing once its cell exists;
- * - measure parts live in one `Float64Array` per cell (NaN = null for min/max)
- *   and become immutable `ViewRow`s only when flushed, once per changed cell.
+ * - measure parts live in one array of doubles per cell (NaN = null for
+ *   min/max; a plain packed-double array is less than half the memory of a
+ *   `Float64Array` and quicker to allocate) and become immutable `ViewRow`s
+ *   only when flushed, once per changed cell;
+ * - the per-event `add` and the per-flush `toRow` are generated from the spec
+ *   (see `compileAdd`), with the generic versions as fallback and reference.
  */
 import { compareRows, rowKey, type DimensionValue, type LambdaEvent, type MeasurePart, type ResolvedViewSpec, type ViewRow } from '@lambdaline/core';
 
@@ -32,7 +36,8 @@ interface CompiledMeasure {
 
 export class Cell {
   readonly dims: DimensionValue[];
-  readonly acc: Float64Array;
+  /** Measure slots, packed doubles (never holes or non-numbers: one elements kind for every cell). */
+  readonly acc: number[];
   /** The immutable row published at the last flush; null if never flushed. */
   row: ViewRow | null = null;
   dirty = false;
@@ -42,12 +47,10 @@ export class Cell {
   constructor(
     readonly windowStart: number,
     dims: DimensionValue[],
-    slots: number,
-    init: Float64Array,
+    init: readonly number[],
   ) {
     this.dims = dims;
-    this.acc = new Float64Array(slots);
-    this.acc.set(init);
+    this.acc = init.slice();
   }
 
   get key(): string {
@@ -78,8 +81,7 @@ export class ViewState {
   readonly spec: ResolvedViewSpec;
   readonly windowMs: number;
   private readonly measures: CompiledMeasure[];
-  private readonly slots: number;
-  private readonly emptyAcc: Float64Array;
+  private readonly emptyAcc: number[];
   private readonly dims: readonly string[];
   private readonly buckets = new Map<number, Bucket>();
   private sortedBuckets: Bucket[] | null = [];
@@ -89,7 +91,8 @@ export class ViewState {
   private rowsCache: ViewRow[] | null = [];
   private cellCount = 0;
 
-  constructor(spec: ResolvedViewSpec) {
+  /** `codegen: false` keeps the generic code (tests compare both). */
+  constructor(spec: ResolvedViewSpec, codegen = true) {
     this.spec = spec;
     this.windowMs = spec.windowMs;
     this.dims = spec.dimensions;
@@ -99,9 +102,19 @@ export class ViewState {
       slot += m.op === 'avg' ? 2 : 1;
       return compiled;
     });
-    this.slots = slot;
-    this.emptyAcc = new Float64Array(slot);
-    for (const m of this.measures) if (m.op === OP_MIN || m.op === OP_MAX) this.emptyAcc[m.slot] = Number.NaN;
+    // Made of doubles from the start (0.5, then the real initial values) so that every
+    // cell's copy is PACKED_DOUBLE_ELEMENTS and never transitions on its first update.
+    const empty: number[] = [];
+    for (let i = 0; i < slot; i++) empty.push(0.5);
+    for (let i = 0; i < slot; i++) empty[i] = 0;
+    for (const m of this.measures) if (m.op === OP_MIN || m.op === OP_MAX) empty[m.slot] = Number.NaN;
+    this.emptyAcc = empty;
+    if (codegen) {
+      const add = compileAdd(spec, this.measures);
+      if (add !== null) this.add = add;
+      const toRow = compileToRow(this.measures);
+      if (toRow !== null) this.toRow = toRow;
+    }
   }
 
   /** Number of rows (cells) held. */
@@ -109,8 +122,17 @@ export class ViewState {
     return this.cellCount;
   }
 
-  /** Folds one valid event with its event time (epoch ms). */
+  /**
+   * Folds one valid event with its event time (epoch ms). Replaced per instance
+   * by code generated from the spec (`compileAdd`) when code generation is
+   * available; this generic version is the fallback and the reference.
+   */
   add(event: LambdaEvent, eventTime: number): void {
+    this.addGeneric(event, eventTime);
+  }
+
+  /** The generic fold of one event (what the generated `add` does, field names as data). */
+  addGeneric(event: LambdaEvent, eventTime: number): void {
     const w = this.windowMs;
     const windowStart = Math.floor(eventTime / w) * w;
     let bucket = this.last;
@@ -282,7 +304,7 @@ export class ViewState {
   }
 
   private newCell(bucket: Bucket, dims: DimensionValue[]): Cell {
-    const cell = new Cell(bucket.windowStart, dims, this.slots, this.emptyAcc);
+    const cell = new Cell(bucket.windowStart, dims, this.emptyAcc);
     const cells = bucket.cells;
     if (cells.length > 0 && compareRows(cells[cells.length - 1]!, cell) > 0) bucket.sorted = false;
     cells.push(cell);
@@ -292,6 +314,7 @@ export class ViewState {
     return cell;
   }
 
+  /** The immutable row of a cell's current values (replaced by generated code, see `compileToRow`). */
   private toRow(cell: Cell): ViewRow {
     const parts: Record<string, MeasurePart> = {};
     const acc = cell.acc;
@@ -317,4 +340,134 @@ export class ViewState {
     }
     return { windowStart: cell.windowStart, dims: cell.dims, parts };
   }
+}
+
+/**
+ * The hot path of `ViewState.add`, generated from the spec: the same steps
+ * and the same floating-point operations in the same order as `addGeneric`,
+ * but with the field names, window length and measure ops written into the
+ * code. The generic version reads `event[m.field]` with a different name at
+ * the same place for every measure and dimension (megamorphic keyed loads)
+ * and dispatches on the op per measure; this one is straight-line code with
+ * monomorphic named loads. Returns null where code generation is not allowed
+ * (e.g. a CSP): `addGeneric` is used then.
+ */
+function compileAdd(spec: ResolvedViewSpec, measures: readonly CompiledMeasure[]): ((event: LambdaEvent, eventTime: number) => void) | null {
+  const field = (name: string) => `event[${JSON.stringify(name)}]`;
+  const w = spec.windowMs;
+  if (!Number.isSafeInteger(w) || w <= 0) return null;
+  const lines: string[] = [
+    `var windowStart = Math.floor(eventTime / ${w}) * ${w};`,
+    'var bucket = this.last;',
+    'if (bucket === null || bucket.windowStart !== windowStart) {',
+    '  bucket = this.buckets.get(windowStart);',
+    '  if (bucket === undefined) bucket = this.newBucket(windowStart);',
+    '  this.last = bucket;',
+    '}',
+    'var cell;',
+  ];
+  const dims = spec.dimensions;
+  if (dims.length === 0) {
+    lines.push('cell = bucket.single;', 'if (cell === null) cell = bucket.single = this.newCell(bucket, []);');
+  } else {
+    // `?? null`, as cellFor: an absent or null dimension is the key null.
+    dims.forEach((d, i) => lines.push(`var k${i} = ${field(d)};`, `if (k${i} === undefined) k${i} = null;`));
+    lines.push('var map = bucket.root, next;');
+    for (let i = 0; i < dims.length - 1; i++) {
+      lines.push(`next = map.get(k${i});`, 'if (next === undefined) { next = new Map(); map.set(k' + i + ', next); }', 'map = next;');
+    }
+    const last = `k${dims.length - 1}`;
+    lines.push(
+      `cell = map.get(${last});`,
+      `if (cell === undefined) { cell = this.newCell(bucket, [${dims.map((_, i) => `k${i}`).join(', ')}]); map.set(${last}, cell); }`,
+    );
+  }
+  lines.push('var acc = cell.acc, raw, value, cur;');
+  for (const m of measures) {
+    const s = m.slot;
+    let update: string;
+    switch (m.op) {
+      case OP_COUNT:
+        update = `acc[${s}] = acc[${s}] + 1;`;
+        break;
+      case OP_SUM:
+        update = `acc[${s}] = acc[${s}] + value;`;
+        break;
+      case OP_MIN:
+        update = `cur = acc[${s}]; acc[${s}] = cur !== cur ? value : Math.min(cur, value);`;
+        break;
+      case OP_MAX:
+        update = `cur = acc[${s}]; acc[${s}] = cur !== cur ? value : Math.max(cur, value);`;
+        break;
+      case OP_AVG:
+        update = `acc[${s}] = acc[${s}] + value; acc[${s + 1}] = acc[${s + 1}] + 1;`;
+        break;
+      default:
+        return null;
+    }
+    if (m.field === undefined) {
+      lines.push('value = 1;', update);
+    } else {
+      // A number is its value, null/absent contributes the identity (skipped), anything else counts as 1.
+      lines.push(`raw = ${field(m.field)};`, `if (raw !== null && raw !== undefined) { value = typeof raw === 'number' ? raw : 1; ${update} }`);
+    }
+  }
+  lines.push('if (!cell.dirty) { cell.dirty = true; this.dirtyCells.push(cell); }');
+  return generated(`return function add(event, eventTime) {\n${lines.join('\n')}\n};`) as ((event: LambdaEvent, eventTime: number) => void) | null;
+}
+
+/**
+ * Generated functions by source text. Every partition (and every new epoch)
+ * of a view shares one function, so V8 optimises it once with the feedback of
+ * all of them, instead of warming up a fresh copy in the interpreter each time.
+ */
+const generatedCache = new Map<string, unknown>();
+
+function generated(source: string): unknown {
+  let fn = generatedCache.get(source);
+  if (fn === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from a validated view spec only
+      fn = new Function(source)() as unknown;
+    } catch {
+      fn = null; // no code generation here (e.g. a CSP): the generic code is used
+    }
+    generatedCache.set(source, fn);
+  }
+  return fn;
+}
+
+/**
+ * `toRow` generated for the measures: one object literal per row and per
+ * part (fixed shapes, allocated in one go), the same keys in the same order
+ * and the same values as the generic `toRow`.
+ */
+function compileToRow(measures: readonly CompiledMeasure[]): ((cell: Cell) => ViewRow) | null {
+  const parts: string[] = [];
+  for (const m of measures) {
+    const s = m.slot;
+    const key = JSON.stringify(m.name);
+    switch (m.op) {
+      case OP_COUNT:
+        parts.push(`${key}: { count: acc[${s}] }`);
+        break;
+      case OP_SUM:
+        parts.push(`${key}: { sum: acc[${s}] }`);
+        break;
+      case OP_MIN:
+        parts.push(`${key}: { min: acc[${s}] !== acc[${s}] ? null : acc[${s}] }`);
+        break;
+      case OP_MAX:
+        parts.push(`${key}: { max: acc[${s}] !== acc[${s}] ? null : acc[${s}] }`);
+        break;
+      case OP_AVG:
+        parts.push(`${key}: { sum: acc[${s}], count: acc[${s + 1}] }`);
+        break;
+      default:
+        return null;
+    }
+  }
+  return generated(
+    `return function toRow(cell) {\nvar acc = cell.acc;\nreturn { windowStart: cell.windowStart, dims: cell.dims, parts: { ${parts.join(', ')} } };\n};`,
+  ) as ((cell: Cell) => ViewRow) | null;
 }
