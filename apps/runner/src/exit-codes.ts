@@ -17,6 +17,8 @@ export const EXIT = {
   sigint: 130,
   /** Stopped by SIGTERM (e.g. `docker stop`), after a clean shutdown. */
   sigterm: 143,
+  /** Stopped by SIGHUP (the terminal was closed), after a clean shutdown. */
+  sighup: 129,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -3,7 +3,8 @@
  * start (`onStop`); steps run in reverse order (stop consumers, flush, close the
  * dataset, close the server). The first SIGINT/SIGTERM starts a clean shutdown;
  * a second one exits at once. A component failure (`fail`) shuts down the same
- * way and makes the command exit non-zero.
+ * way and makes the command exit non-zero. SIGHUP (the terminal went away) is
+ * a clean shutdown too.
  */
 import { EXIT, describeError, exitCodeFor, type ExitCode } from './exit-codes.js';
 import type { Logger } from './log.js';
@@ -52,7 +53,7 @@ export class Lifecycle {
 
   /** Installs the signal handlers. */
   trapSignals(): void {
-    for (const [signal, code] of [['SIGINT', EXIT.sigint], ['SIGTERM', EXIT.sigterm]] as const) {
+    for (const [signal, code] of [['SIGINT', EXIT.sigint], ['SIGTERM', EXIT.sigterm], ['SIGHUP', EXIT.sighup]] as const) {
       const handler = () => this.onSignal(signal, code);
       process.on(signal, handler);
       this.handlers.push([signal, handler]);

@@ -76,7 +76,7 @@ Exit codes:
   1    runtime failure (I/O, a consumer that died, a batch that cannot publish)
   2    usage or configuration error (a flag, the --config file, a dataset of another schema)
   3    Kafka brokers unreachable (after retries)
-  130  stopped by Ctrl-C (SIGINT) after a clean shutdown; 143 for SIGTERM`;
+  130  stopped by Ctrl-C (SIGINT) after a clean shutdown; 143 for SIGTERM, 129 for SIGHUP`;
 
 export function buildProgram(out: Output, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('lambdaline');
