@@ -10,7 +10,8 @@
  *                         peerDependencies, optionalDependencies or devDependencies.
  *   relative-escape       a relative import leaves the lib's folder (reaching into another
  *                         package or the repo). Only root-level `*.config.*` files (vitest,
- *                         tsup) may import workspace-root files such as ../../vitest.shared.
+ *                         tsup) and tests/benchmarks may import workspace-root files outside
+ *                         libs/ and apps/ (../../vitest.shared, tools/testing/...).
  *   undeclared-dependency a bare import in the lib's src/ (tests excluded) whose package is not
  *                         in its dependencies/peerDependencies/optionalDependencies. Node
  *                         builtins (`node:*`, and unprefixed ones) are fine.
@@ -170,7 +171,9 @@ export function checkBoundaries(root) {
           const target = path.resolve(path.dirname(file), specifier);
           if (isInside(target, dir)) continue;
           const targetPkg = owningPackage(root, target);
-          if (isRootConfig && isInside(target, root) && targetPkg == null) continue; // e.g. ../../vitest.shared
+          // Configs and tests (never published) may use workspace-root helpers, e.g. ../../vitest.shared
+          // or tools/testing; shipped code may not.
+          if ((isRootConfig || !(inSrc && !isTestFile(file))) && isInside(target, root) && targetPkg == null) continue;
           violations.push({
             ...where,
             rule: 'relative-escape',
