@@ -11,8 +11,9 @@
  *      tarballs of the @lambdaline packages it depends on, i.e. core, in the same npm
  *      command; third-party dependencies come from the registry);
  *   6. the package's own smoke programs `<pkg>/pack-smoke/smoke.mjs` (ESM) and
- *      `<pkg>/pack-smoke/smoke.cjs` (CJS) run there (copied in, so they resolve the installed
- *      package and never the workspace) and must exit 0.
+ *      `<pkg>/pack-smoke/smoke.cjs` (CJS) run there (the whole folder is copied in, with any
+ *      module they share such as `checks.cjs`, so they resolve the installed package and never
+ *      the workspace) and must exit 0.
  *
  *   node tools/pack-check/pack-check.mjs <package dir> [--keep]
  *
