@@ -16,6 +16,7 @@ async function run(core, { format, resolved }) {
   const {
     LambdalineError,
     ViewSpecError,
+    checkFieldValue,
     compareHorizons,
     emptyHorizon,
     extendHorizon,
@@ -61,6 +62,13 @@ async function run(core, { format, resolved }) {
     const malformed = parseEvent(sensorEventSchema, '{not json');
     assert.equal(malformed.ok, false);
     assert.equal(malformed.rejection.code, 'malformed_json');
+  });
+
+  check('checks one field value as the validator does', () => {
+    assert.equal(checkFieldValue(sensorEventSchema, 'category', 'A'), null);
+    const rejection = checkFieldValue(sensorEventSchema, 'category', 'Z');
+    const inEvent = validateEvent(sensorEventSchema, { event_id: 'e3', ts: '2024-05-01T12:00:00Z', sensor_id: 'sensor_1', category: 'Z', value1: 1, value2: 5, status: 'OK' });
+    assert.deepEqual(rejection, inEvent.rejection);
   });
 
   check('folds events into sensor_5min, and a split fold merges to the same rows', () => {

@@ -2,8 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sensorEvent } from '../test/arbitraries.js';
 import { sensorEventSchema } from './default-domain.js';
-import { SchemaError } from './errors.js';
-import { coerceTextFields, compileSlowValidator, parseEvent, validateEvent, validateEventSchema, type RejectionCode } from './event-schema.js';
+import { ConfigError, SchemaError } from './errors.js';
+import {
+  checkFieldValue,
+  coerceTextFields,
+  compileSlowValidator,
+  parseEvent,
+  validateEvent,
+  validateEventSchema,
+  type EventSchema,
+  type RejectionCode,
+} from './event-schema.js';
 
 const good = {
   event_id: 'e-1',
@@ -54,6 +63,58 @@ describe('validateEvent on the default domain', () => {
     expect(result.rejection.code).toBe(code);
     expect(result.rejection.field).toBe(field);
     expect(result.rejection.reason).toMatch(reason);
+  });
+
+  it.each(cases.filter(([, , , field]) => field !== undefined))('checkFieldValue gives the same rejection for %s', (_, input, code, field) => {
+    const result = validateEvent(sensorEventSchema, input);
+    const rejection = checkFieldValue(sensorEventSchema, field!, (input as Record<string, unknown>)[field!]);
+    expect(rejection).toEqual(result.ok ? null : result.rejection);
+    expect(rejection?.code).toBe(code);
+    expect(rejection?.reason.startsWith(`${field} `)).toBe(true);
+  });
+});
+
+describe('checkFieldValue', () => {
+  const schema: EventSchema = {
+    name: 'device_event',
+    timeField: 'ts',
+    fields: { ts: { type: 'timestamp' }, device: { type: 'integer', min: 1, max: 500 }, ok: { type: 'boolean' }, note: { type: 'string', required: false, maxLength: 4 } },
+  };
+
+  it('accepts every field value of a valid event', () => {
+    fc.assert(fc.property(sensorEvent, (event) => {
+      for (const [name, value] of Object.entries(event)) expect(checkFieldValue(sensorEventSchema, name, value)).toBeNull();
+    }));
+  });
+
+  it.each([
+    ['ts', '2024-05-01T14:00:00+02:00', null],
+    ['ts', '2024-05-01T12:00:00', 'bad_timestamp'],
+    ['device', 3, null],
+    ['device', '3', 'wrong_type'],
+    ['device', 501, 'out_of_range'],
+    ['ok', false, null],
+    ['ok', 'yes', 'wrong_type'],
+    ['note', null, null],
+    ['note', undefined, null],
+    ['note', 'hello', 'out_of_range'],
+    ['device', null, 'missing_field'],
+  ] as const)('%s = %j → %s', (field, value, code) => {
+    const rejection = checkFieldValue(schema, field, value);
+    expect(rejection?.code ?? null).toBe(code);
+    if (rejection) {
+      expect(rejection.field).toBe(field);
+      expect(rejection.reason.startsWith(`${field} `)).toBe(true);
+    }
+  });
+
+  it('says an integer field must be an integer', () => {
+    expect(checkFieldValue(schema, 'device', '3')?.reason).toBe('device must be an integer, got the string "3"');
+  });
+
+  it('throws a ConfigError for a field the schema does not have', () => {
+    expect(() => checkFieldValue(schema, 'colour', 'red')).toThrowError(ConfigError);
+    expect(() => checkFieldValue(schema, 'toString', 'x')).toThrow(expect.objectContaining({ field: 'fieldName', message: expect.stringMatching(/"toString" is not a field of schema device_event/) }));
   });
 });
 

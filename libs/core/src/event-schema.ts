@@ -4,7 +4,7 @@
  * the generators on what they emit. A bad event is rejected with the same code
  * and the same reason wherever it shows up.
  */
-import { SchemaError } from './errors.js';
+import { ConfigError, SchemaError } from './errors.js';
 import { canonicalTimestampMs, parseTimestamp } from './time.js';
 
 export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp';
@@ -116,18 +116,22 @@ export function validateEventSchema(input: unknown): EventSchema {
   return schema as EventSchema;
 }
 
-const reject = (code: RejectionCode, reason: string, field?: string): ValidationResult => ({
+type Rejected = Extract<ValidationResult, { ok: false }>;
+
+const reject = (code: RejectionCode, reason: string, field?: string): Rejected => ({
   ok: false,
   rejection: field === undefined ? { code, reason } : { code, field, reason },
 });
 
+const missingField = (name: string): Rejected => reject('missing_field', `${name} is missing`, name);
+
 type FieldValue = string | number | boolean | null;
 /** Checks one present (non-null) value: the value to keep, or a rejection. */
-type FieldCheck = (value: unknown) => FieldValue | ValidationResult;
+type FieldCheck = (value: unknown) => FieldValue | Rejected;
 /** `owned`: the input was just decoded by us, so it may become the event itself. */
 type CompiledValidator = (input: unknown, owned: boolean) => ValidationResult;
 
-const isRejection = (v: FieldValue | ValidationResult): v is ValidationResult => typeof v === 'object' && v !== null;
+const isRejection = (v: FieldValue | Rejected): v is Rejected => typeof v === 'object' && v !== null;
 
 /**
  * Builds the checks of one field once, so validating an event is a loop over
@@ -158,7 +162,7 @@ function compileField(name: string, spec: FieldSpec): FieldCheck {
       const min = spec.min ?? Number.NEGATIVE_INFINITY;
       const max = spec.max ?? Number.POSITIVE_INFINITY;
       return (value) => {
-        if (typeof value !== 'number') return reject('wrong_type', `${name} must be a ${spec.type}, got ${describe(value)}`, name);
+        if (typeof value !== 'number') return reject('wrong_type', `${name} must be ${integer ? 'an integer' : 'a number'}, got ${describe(value)}`, name);
         if (!Number.isFinite(value)) return reject('out_of_range', `${name} must be finite, got ${value}`, name);
         if (integer && !Number.isInteger(value)) return reject('wrong_type', `${name} must be an integer, got ${value}`, name);
         if (value < min || value > max) {
@@ -175,15 +179,60 @@ function compileField(name: string, spec: FieldSpec): FieldCheck {
   }
 }
 
+const badTimestamp = (name: string, text: string, why: string): Rejected =>
+  reject('bad_timestamp', `${name} ${JSON.stringify(clip(text))}: ${why}`, name);
+
+/** One field's compiled check and what the validator needs to know about it. */
+interface CompiledField {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly timestamp: boolean;
+  readonly isTime: boolean;
+  readonly check: FieldCheck;
+}
+
+const compiledFieldsCache = new WeakMap<EventSchema, ReadonlyMap<string, CompiledField>>();
+
+/** The schema's fields compiled once, in schema order, cached per schema object. */
+function compiledFields(schema: EventSchema): ReadonlyMap<string, CompiledField> {
+  let fields = compiledFieldsCache.get(schema);
+  if (!fields) {
+    fields = new Map(
+      Object.entries(schema.fields).map(([name, spec]) => [
+        name,
+        { name, optional: spec.required === false, timestamp: spec.type === 'timestamp', isTime: name === schema.timeField, check: compileField(name, spec) },
+      ]),
+    );
+    compiledFieldsCache.set(schema, fields);
+  }
+  return fields;
+}
+
+/**
+ * Checks one value of one schema field exactly as `validateEvent` checks it in
+ * an event: the same compiled check, so the same code and reason (which starts
+ * with the field's name), e.g. for a query's filter value. `null` or
+ * `undefined` is fine for an optional field and `missing_field` for a required
+ * one. Returns `null` when the value is valid. The checks are compiled once per
+ * schema object and cached (shared with the validator). Throws a `ConfigError`
+ * (field `fieldName`) when the schema has no such field.
+ */
+export function checkFieldValue(schema: EventSchema, fieldName: string, value: unknown): Rejection | null {
+  const field = compiledFields(schema).get(fieldName);
+  if (!field) throw new ConfigError(`fieldName: ${JSON.stringify(fieldName)} is not a field of schema ${schema.name}`, 'fieldName');
+  if (value === undefined || value === null) return field.optional ? null : missingField(field.name).rejection;
+  const checked = field.check(value);
+  if (isRejection(checked)) return checked.rejection;
+  if (field.timestamp && Number.isNaN(canonicalTimestampMs(checked as string))) {
+    const parsed = parseTimestamp(checked as string);
+    if (typeof parsed === 'string') return badTimestamp(field.name, checked as string, parsed).rejection;
+  }
+  return null;
+}
+
 /** Internal (tests): the field-by-field validator without the generated fast path. */
 export function compileSlowValidator(schema: EventSchema): CompiledValidator {
-  const fields = Object.entries(schema.fields).map(([name, spec]) => ({
-    name,
-    optional: spec.required === false,
-    timestamp: spec.type === 'timestamp',
-    isTime: name === schema.timeField,
-    check: compileField(name, spec),
-  }));
+  const fields = [...compiledFields(schema).values()];
   const known = new Set(fields.map((f) => f.name));
   return (input, owned) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -202,7 +251,7 @@ export function compileSlowValidator(schema: EventSchema): CompiledValidator {
           event[field.name] = null;
           continue;
         }
-        return reject('missing_field', `${field.name} is missing`, field.name);
+        return missingField(field.name);
       }
       const checked = field.check(value);
       if (isRejection(checked)) return checked;
@@ -215,7 +264,7 @@ export function compileSlowValidator(schema: EventSchema): CompiledValidator {
           continue;
         }
         const parsed = parseTimestamp(text);
-        if (typeof parsed === 'string') return reject('bad_timestamp', `${field.name} ${JSON.stringify(clip(text))}: ${parsed}`, field.name);
+        if (typeof parsed === 'string') return badTimestamp(field.name, text, parsed);
         // Canonical form on the way in, so the same instant is the same string in every layer.
         event[field.name] = new Date(parsed).toISOString();
         if (field.isTime) eventTime = parsed;

@@ -17,6 +17,7 @@ export {
   validateEvent,
   parseEvent,
   coerceTextFields,
+  checkFieldValue,
   REJECTION_CODES,
   type FieldType,
   type FieldSpec,

@@ -9,6 +9,7 @@
  */
 import {
   ConfigError,
+  checkFieldValue,
   parseTimestamp,
   type DimensionValue,
   type EventSchema,
@@ -98,64 +99,51 @@ function checkRange(from: number | null, to: number | null): void {
   if (from !== null && to !== null && to <= from) fail('to', 'must be after from (from is inclusive, to exclusive)');
 }
 
-const patterns = new WeakMap<FieldSpec, RegExp>();
-function matchesPattern(spec: FieldSpec, value: string): boolean {
-  let re = patterns.get(spec);
-  if (!re) {
-    re = new RegExp(`^(?:${spec.pattern})$`);
-    patterns.set(spec, re);
-  }
-  return re.test(value);
+/** A dimension being filtered on: its schema field, and the parameter that names it in errors. */
+interface FilterTarget {
+  readonly schema: EventSchema;
+  readonly dimension: string;
+  readonly field: FieldSpec;
+  /** `filters.<dimension>` (JS API) or `<dimension>` (URL). */
+  readonly parameter: string;
 }
 
-/** Checks a typed filter value against the dimension's schema field. */
-function checkDimensionValue(field: string, spec: FieldSpec, value: unknown): DimensionValue {
+/**
+ * Checks a typed filter value with core's own check of the dimension's schema
+ * field (the one the validator applies to events), so a filter accepts exactly
+ * the values an event may hold. `null` matches rows without the (optional) field.
+ */
+function checkDimensionValue(target: FilterTarget, value: unknown): DimensionValue {
   if (value === null) return null;
-  switch (spec.type) {
-    case 'string': {
-      if (typeof value !== 'string') return fail(field, `must be a string, got ${describe(value)}`);
-      if (spec.enum && !spec.enum.includes(value)) return fail(field, `must be one of ${spec.enum.join(', ')}, got ${JSON.stringify(clip(value))}`);
-      if (value.length > (spec.maxLength ?? 1024)) return fail(field, `is longer than ${spec.maxLength ?? 1024} characters`);
-      if (spec.pattern !== undefined && !matchesPattern(spec, value)) {
-        return fail(field, `${JSON.stringify(clip(value))} does not match /${spec.pattern}/`);
-      }
-      return value;
-    }
-    case 'integer': {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail(field, `must be an integer, got ${describe(value)}`);
-      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
-        return fail(field, `must be within ${spec.min ?? '-∞'}..${spec.max ?? '∞'}, got ${value}`);
-      }
-      return value;
-    }
-    case 'boolean': {
-      if (typeof value !== 'boolean') return fail(field, `must be true or false, got ${describe(value)}`);
-      return value;
-    }
-    default:
-      // View specs only group by string, integer and boolean fields.
-      return fail(field, `cannot filter on a ${spec.type} field`);
+  const rejection = checkFieldValue(target.schema, target.dimension, value);
+  if (rejection) {
+    // Core's reasons start with the field's name; the parameter takes its place.
+    const prefix = `${target.dimension} `;
+    return fail(target.parameter, rejection.reason.startsWith(prefix) ? rejection.reason.slice(prefix.length) : rejection.reason);
   }
+  return value as DimensionValue;
 }
 
 /** Turns one text value (from a URL) into the typed value of the dimension's field. */
-function parseDimensionText(field: string, spec: FieldSpec, text: string): DimensionValue {
-  switch (spec.type) {
+function parseDimensionText(target: FilterTarget, text: string): DimensionValue {
+  switch (target.field.type) {
     case 'integer':
-      if (!/^-?[0-9]{1,16}$/.test(text)) return fail(field, `must be an integer, got ${JSON.stringify(clip(text))}`);
-      return checkDimensionValue(field, spec, Number(text));
+      if (!/^-?[0-9]{1,16}$/.test(text)) return fail(target.parameter, `must be an integer, got ${JSON.stringify(clip(text))}`);
+      return checkDimensionValue(target, Number(text));
     case 'boolean':
-      if (text !== 'true' && text !== 'false') return fail(field, `must be true or false, got ${JSON.stringify(clip(text))}`);
+      if (text !== 'true' && text !== 'false') return fail(target.parameter, `must be true or false, got ${JSON.stringify(clip(text))}`);
       return text === 'true';
     default:
-      return checkDimensionValue(field, spec, text);
+      return checkDimensionValue(target, text);
   }
 }
 
-function fieldOf(spec: ResolvedViewSpec, schema: EventSchema, dimension: string): FieldSpec {
+function filterTarget(spec: ResolvedViewSpec, schema: EventSchema, dimension: string, parameter: string): FilterTarget {
   const field = schema.fields[dimension];
   if (!field) fail(dimension, `view ${spec.name} groups by ${dimension}, which is not a field of schema ${schema.name}`);
-  return field!;
+  // View specs only group by string, integer and boolean fields.
+  if (field!.type !== 'string' && field!.type !== 'integer' && field!.type !== 'boolean') fail(parameter, `cannot filter on a ${field!.type} field`);
+  return { schema, dimension, field: field!, parameter };
 }
 
 function unknownParameter(spec: ResolvedViewSpec, name: string): never {
@@ -195,13 +183,13 @@ export function normalizeQuery(spec: ResolvedViewSpec, schema: EventSchema, opti
     for (const [dimension, raw] of Object.entries(options.filters)) {
       const index = spec.dimensions.indexOf(dimension);
       if (index < 0) fail(`filters.${dimension}`, `not a dimension of ${spec.name}; its dimensions are ${spec.dimensions.join(', ') || '(none)'}`);
-      const field = fieldOf(spec, schema, dimension);
+      const target = filterTarget(spec, schema, dimension, `filters.${dimension}`);
       const list = Array.isArray(raw) ? (raw as readonly unknown[]) : [raw];
       if (list.length === 0) fail(`filters.${dimension}`, 'lists no value');
       filters.push({
         dimension,
         index,
-        values: new Set(list.map((value) => checkDimensionValue(`filters.${dimension}`, field, value))),
+        values: new Set(list.map((value) => checkDimensionValue(target, value))),
       });
     }
   }
@@ -235,18 +223,11 @@ export function parseQueryParams(spec: ResolvedViewSpec, schema: EventSchema, pa
     if ((CONTROL_PARAMETERS as readonly string[]).includes(name) || raw === undefined) continue;
     const index = spec.dimensions.indexOf(name);
     if (index < 0) unknownParameter(spec, name);
-    const field = fieldOf(spec, schema, name);
+    const target = filterTarget(spec, schema, name, name);
     const list = typeof raw === 'string' ? [raw] : raw;
-    filters.push({ dimension: name, index, values: new Set(list.map((text) => parseDimensionText(name, field, text))) });
+    filters.push({ dimension: name, index, values: new Set(list.map((text) => parseDimensionText(target, text))) });
   }
   return finish(from, to, filters, limit);
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(clip(value))}`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
 
 function clip(value: string): string {

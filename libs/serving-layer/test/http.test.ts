@@ -214,6 +214,8 @@ describe('typed dimension filters (integer, boolean)', () => {
     expect(answer.rows.every((r) => (r.device === 1 || r.device === 2) && r.ok === false)).toBe(true);
     expect(() => layer.query('by_device', { filters: { device: '3' } })).toThrowError(ConfigError);
     expect(() => layer.query('by_device', { filters: { device: '3' } })).toThrow(/filters.device: must be an integer/);
+    expect(() => layer.query('by_device', { filters: { device: [1, 501] } })).toThrow(/^filters\.device: must be within 1\.\.500, got 501$/);
+    expect(() => layer.query('by_device', { filters: { ok: 'yes' } })).toThrow(/^filters\.ok: must be a boolean, got the string "yes"$/);
     expect(() => layer.query('by_device', { limit: 0 })).toThrow(expect.objectContaining({ field: 'limit' }));
     expect(() => layer.query('by_device', { filters: { colour: 'red' } })).toThrow(expect.objectContaining({ field: 'filters.colour' }));
     expect(() => layer.query('by_device', { form: 1 } as never)).toThrow(expect.objectContaining({ field: 'form' }));
