@@ -8,21 +8,17 @@
  * producers (double-encoded JSON, numbers sent as strings, local times without
  * an offset, a truncated write...).
  */
-import type { RejectionCode } from '@lambdaline/core';
+import { REJECTION_CODES, type RejectionCode } from '@lambdaline/core';
 import type { SensorEvent } from './event-model.js';
 
 /** Every rejection code a single message can earn on its own (`too_late` depends on the stream). */
 export type MalformedKind = Exclude<RejectionCode, 'too_late'>;
 
-export const MALFORMED_KINDS: readonly MalformedKind[] = [
-  'malformed_json',
-  'not_an_object',
-  'missing_field',
-  'wrong_type',
-  'out_of_range',
-  'not_allowed',
-  'bad_timestamp',
-];
+/**
+ * Core's rejection codes but `too_late`, in core's order. A code core adds
+ * shows up here (and `corrupt` no longer type-checks until it makes one).
+ */
+export const MALFORMED_KINDS: readonly MalformedKind[] = REJECTION_CODES.filter((code): code is MalformedKind => code !== 'too_late');
 
 export interface Corruption {
   readonly raw: string;
