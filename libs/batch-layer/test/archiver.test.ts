@@ -1,23 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError, sensorEventSchema, type SourceRecord } from '@lambdaline/core';
 import { InjectedFault, openMasterDataset, type MasterDataset } from '../src/index.js';
 import { runChildUntilHangThenKill } from './child.js';
-import { expectViewsEqualFold, T0, tempDir, validEvents, type TempDir } from './helpers.js';
+import { expectViewsEqualFold, T0, tempDirsPerTest, validEvents } from './helpers.js';
 import { defaultViews } from '@lambdaline/core';
 
-let dirs: TempDir[] = [];
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
-const temp = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirsPerTest();
 
 function event(offset: number, topic = 't', overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({

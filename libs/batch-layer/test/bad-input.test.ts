@@ -1,21 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { defaultViews, sensorEventSchema } from '@lambdaline/core';
 import { openMasterDataset } from '../src/index.js';
-import { expectViewsEqualFold, sensorEvents, tempDir, validEvents, writeNdjson, type TempDir } from './helpers.js';
+import { expectViewsEqualFold, sensorEvents, tempDirsPerTest, validEvents, writeNdjson } from './helpers.js';
 
-let dirs: TempDir[] = [];
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
-const temp = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirsPerTest();
 
 const good = (i: number, overrides: Record<string, unknown> = {}) => ({
   event_id: `g${i}`,

@@ -2,21 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, ViewSpecError, defaultViews, sensorEventSchema, type BatchSnapshotSource, type EventSchema } from '@lambdaline/core';
 import { DatasetClosedError, DatasetLockedError, openMasterDataset } from '../src/index.js';
-import { expectViewsEqualFold, sensorEvents, T0, tempDir, validEvents, writeNdjson, type TempDir } from './helpers.js';
+import { expectViewsEqualFold, sensorEvents, T0, tempDirsPerTest, validEvents, writeNdjson } from './helpers.js';
 
-let dirs: TempDir[] = [];
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
-const temp = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirsPerTest();
 
 describe('master dataset', () => {
   it('has one writer: a second open fails with a clear, retriable error; a dead writer’s lock is taken over', async () => {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
   diffViewRows,
   foldEvents,
@@ -78,6 +78,23 @@ export interface TempDir {
 export function tempDir(prefix = 'batch-layer-'): TempDir {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, file: (name) => join(path, name), cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * For a test file: returns `temp()`, which makes a temp dir that is removed
+ * after the test that made it. Call once at the top level of the file.
+ */
+export function tempDirsPerTest(prefix?: string): () => TempDir {
+  let dirs: TempDir[] = [];
+  afterEach(() => {
+    for (const d of dirs) d.cleanup();
+    dirs = [];
+  });
+  return () => {
+    const d = tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** The valid events among raw inputs, normalised exactly as the validator does. */

@@ -1,14 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { defaultViews, sensorEventSchema, type LambdaEvent, type SourceRecord, type ViewSpec } from '@lambdaline/core';
 import { openMasterDataset } from '../src/index.js';
-import { DAY, expectSameViews, expectViewsEqualFold, sensorEvents, T0, tempDir, validEvents, writeNdjson, type TempDir } from './helpers.js';
+import { DAY, expectSameViews, expectViewsEqualFold, sensorEvents, T0, tempDirsPerTest, validEvents, writeNdjson } from './helpers.js';
 
-let dirs: TempDir[] = [];
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
+const temp = tempDirsPerTest();
 
 /** Default views plus windows longer than a day (incremental must re-read whole windows) and a view on another time field. */
 const views: ViewSpec[] = [
@@ -27,8 +23,7 @@ const stepArb = fc.record({
 
 describe('incremental and full batch runs', () => {
   it('give identical snapshots over random ingest sequences (property)', async () => {
-    const tmp = tempDir();
-    dirs.push(tmp);
+    const tmp = temp();
     let sequence = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 2, maxLength: 6 }), async (steps) => {
@@ -70,8 +65,7 @@ describe('incremental and full batch runs', () => {
   });
 
   it('recomputes only the days that received files, keeping the rest', async () => {
-    const tmp = tempDir();
-    dirs.push(tmp);
+    const tmp = temp();
     const ds = await openMasterDataset({ dir: tmp.file('ds'), views: defaultViews, durable: false });
     const history = sensorEvents(1, 3_000, { days: 10 });
     await ds.ingestFiles(writeNdjson(tmp.file('history.ndjson'), history));
@@ -93,8 +87,7 @@ describe('incremental and full batch runs', () => {
   });
 
   it('recomputes a view fully when its spec changed since the previous snapshot', async () => {
-    const tmp = tempDir();
-    dirs.push(tmp);
+    const tmp = temp();
     const history = sensorEvents(5, 1_000, { days: 3 });
     const path = writeNdjson(tmp.file('h.ndjson'), history);
     const a = await openMasterDataset({ dir: tmp.file('ds'), durable: false });

@@ -2,22 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultViews, readCurrentSnapshot, sensorEventSchema, type SourceRecord } from '@lambdaline/core';
 import { openMasterDataset, snapshotsDir } from '../src/index.js';
 import { runChildUntilHangThenKill } from './child.js';
-import { expectSameViews, expectViewsEqualFold, sensorEvents, tempDir, validEvents, writeNdjson, type TempDir } from './helpers.js';
+import { expectSameViews, expectViewsEqualFold, sensorEvents, tempDirsPerTest, validEvents, writeNdjson } from './helpers.js';
 
-let dirs: TempDir[] = [];
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
-const temp = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirsPerTest();
 
 function kafkaRecords(seed: number, partition: number, from: number, count: number): SourceRecord[] {
   return sensorEvents(seed, count, { days: 4 }).map((e, i) => ({ topic: 'events', partition, offset: String(from + i), value: JSON.stringify(e) }));

@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { defaultViews, readCurrentSnapshot, sensorEventSchema, type EventSchema, type ViewSpec } from '@lambdaline/core';
 import { compileViewSql, openMasterDataset, snapshotsDir } from '../src/index.js';
-import { expectViewsEqualFold, rng, sensorEvents, T0, DAY, tempDir, validEvents, writeCsv, writeNdjson, type TempDir } from './helpers.js';
+import { expectViewsEqualFold, rng, sensorEvents, T0, DAY, tempDirsPerTest, validEvents, writeCsv, writeNdjson } from './helpers.js';
 
-let dirs: TempDir[] = [];
-const temp = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs) d.cleanup();
-  dirs = [];
-});
+const temp = tempDirsPerTest();
 
 const FIELDS = ['event_id', 'ts', 'sensor_id', 'category', 'value1', 'value2', 'status'];
 
