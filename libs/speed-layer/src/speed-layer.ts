@@ -524,9 +524,14 @@ export class SpeedLayer implements SpeedViewSource {
     let folded = 0;
     const messages = batch.messages;
     const count = messages.length;
-    for (let i = 0; i < count; i++) {
+    // Offsets in a batch strictly increase (the source contract); when the last is exactly
+    // count - 1 past the first, they are consecutive and need not be read (one string less to
+    // touch and convert per record). Otherwise (compaction, transaction markers) each is read.
+    const first = count > 0 ? Number(messages[0]!.offset) : 0;
+    const consecutive = count > 0 && Number(messages[count - 1]!.offset) - first === count - 1;
+    for (let i = consecutive && next > first ? Math.min(count, next - first) : 0; i < count; i++) {
       const message = messages[i]!;
-      const offset = Number(message.offset);
+      const offset = consecutive ? first + i : Number(message.offset);
       if (offset < next) continue;
       next = offset + 1;
       const value = message.value;

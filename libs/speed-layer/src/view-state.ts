@@ -85,7 +85,9 @@ export class ViewState {
   private readonly dims: readonly string[];
   private readonly buckets = new Map<number, Bucket>();
   private sortedBuckets: Bucket[] | null = [];
+  /** The bucket of the previous event, and the one before it (event times jitter across a window boundary). */
   private last: Bucket | null = null;
+  private prev: Bucket | null = null;
   private dirtyCells: Cell[] = [];
   private removedKeys: string[] = [];
   private rowsCache: ViewRow[] | null = [];
@@ -137,7 +139,9 @@ export class ViewState {
     const windowStart = Math.floor(eventTime / w) * w;
     let bucket = this.last;
     if (bucket === null || bucket.windowStart !== windowStart) {
-      bucket = this.buckets.get(windowStart) ?? this.newBucket(windowStart);
+      const other = this.prev;
+      this.prev = bucket;
+      bucket = other !== null && other.windowStart === windowStart ? other : (this.buckets.get(windowStart) ?? this.newBucket(windowStart));
       this.last = bucket;
     }
     const cell = this.cellFor(bucket, event);
@@ -199,6 +203,7 @@ export class ViewState {
       dropped += bucket.cells.length;
       this.cellCount -= bucket.cells.length;
       if (this.last === bucket) this.last = null;
+      if (this.prev === bucket) this.prev = null;
       this.sortedBuckets = null;
       this.rowsCache = null;
     }
@@ -266,6 +271,7 @@ export class ViewState {
     this.buckets.clear();
     this.sortedBuckets = [];
     this.last = null;
+    this.prev = null;
     this.dirtyCells = [];
     this.removedKeys = [];
     this.rowsCache = [];
@@ -358,10 +364,15 @@ function compileAdd(spec: ResolvedViewSpec, measures: readonly CompiledMeasure[]
   if (!Number.isSafeInteger(w) || w <= 0) return null;
   const lines: string[] = [
     `var windowStart = Math.floor(eventTime / ${w}) * ${w};`,
-    'var bucket = this.last;',
+    'var bucket = this.last, other;',
     'if (bucket === null || bucket.windowStart !== windowStart) {',
-    '  bucket = this.buckets.get(windowStart);',
-    '  if (bucket === undefined) bucket = this.newBucket(windowStart);',
+    '  other = this.prev;',
+    '  this.prev = bucket;',
+    '  if (other !== null && other.windowStart === windowStart) bucket = other;',
+    '  else {',
+    '    bucket = this.buckets.get(windowStart);',
+    '    if (bucket === undefined) bucket = this.newBucket(windowStart);',
+    '  }',
     '  this.last = bucket;',
     '}',
     'var cell;',

@@ -4,14 +4,16 @@
  * what the default one does not: several dimensions of every groupable type,
  * none at all, optional fields absent or null, every measure op, a count over
  * a string field. Then the whole speed layer on that domain against the
- * independent reference fold.
+ * independent reference fold, and the batch loop's offset handling (offsets
+ * derived when a batch is consecutive, read one by one when it has gaps,
+ * overlaps with what was already folded).
  */
 import { defaultDomain, foldEvents, parseEvent, resolveDomain, type LambdaEvent, type ResolvedDomain } from '@lambdaline/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSpeedLayer, InProcessLog, inProcessSource, type SpeedLayer } from '../src/index.js';
+import { createSpeedLayer, InProcessLog, inProcessSource, type DeadLetterRecord, type SourceHandler, type SpeedLayer, type SpeedSource } from '../src/index.js';
 import { Projection, ReplayBuffer } from '../src/replay-buffer.js';
 import { ViewState } from '../src/view-state.js';
-import { mulberry32, T0 } from './helpers/events.js';
+import { mulberry32, sensorMessages, T0, take } from './helpers/events.js';
 import { diffViews, referencePartition, type RefOptions } from './helpers/reference.js';
 
 const domain: ResolvedDomain = resolveDomain({
@@ -198,5 +200,66 @@ describe('speed layer on a domain with several dimensions and optional fields', 
     log.appendMany('orders', orders(4, 600));
     await layer.caughtUp();
     check();
+  });
+});
+
+describe('offsets in a batch', () => {
+  it('folds consecutive, overlapping and gapped batches exactly once per offset', async () => {
+    // A source whose batches we write by hand: what kafkajs hands over after compaction or
+    // transaction markers (gaps), and after a re-fetch from below what was read (overlap).
+    let handler!: SourceHandler;
+    const delivered: DeadLetterRecord[] = [];
+    const source: SpeedSource = {
+      kind: 'test',
+      topic: 't',
+      start: async (h) => {
+        handler = h;
+        h.assigned([{ topic: 't', partition: 0 }]);
+      },
+      seek: () => undefined,
+      committed: async (_topic, partitions) => new Map(partitions.map((p) => [p, null])),
+      commit: async () => undefined,
+      endOffsets: async () => new Map([[0, '16']]),
+      deadLetterSink: () => ({ description: 'test', deliver: async (records) => void delivered.push(...records) }),
+      stop: async () => undefined,
+    };
+    const sensor = resolveDomain(defaultDomain);
+    const values = take(sensorMessages({ seed: 9, jitterMs: 30_000 }), 16);
+    values[10] = '{"event_id":"x","ts":'; // malformed, at an offset only a gapped batch holds
+    const log = new Map<number, string>();
+    const batch = (offsets: number[]) => {
+      for (const o of offsets) log.set(o, values[o]!);
+      return handler.batch({
+        topic: 't',
+        partition: 0,
+        fetchedOffset: String(offsets[0]),
+        messages: offsets.map((o) => ({ offset: String(o), value: Buffer.from(values[o]!) })),
+        lastOffset: String(offsets[offsets.length - 1]),
+        highWatermark: '16',
+        isStale: () => false,
+      });
+    };
+    const layer = createSpeedLayer({ source, emitIntervalMs: 0 });
+    layers.push(layer);
+    await layer.start();
+    await batch([0, 1, 2, 3, 4]);
+    await batch([3, 4, 5, 6]); // overlap, consecutive: 3 and 4 are skipped
+    await batch([7, 9, 10, 14]); // gaps: 8, 11, 12, 13 do not exist
+    await batch([9, 10, 14, 15]); // gaps and overlap: only 15 is new
+    await batch([14, 15]); // consecutive, entirely below next
+    const view = layer.partition('t', 0)!;
+    expect(view.nextOffset).toBe('16');
+    const records = [...log].sort((a, b) => a[0] - b[0]).map(([offset, value]) => ({ offset: String(offset), value }));
+    const ref: RefOptions = { schema: sensor.schema, views: sensor.views, allowedLatenessMs: 3_600_000, retentionMs: 2 * 86_400_000 };
+    const expected = referencePartition(records, 0, 16, ref);
+    expect(diffViews(sensor.views, expected.views, view.views)).toEqual([]);
+    expect(layer.status().eventsTotal).toBe(records.length - 1);
+    await layer.caughtUp();
+    expect(delivered.map((d) => [d.offset, d.letter.code])).toEqual([['10', 'malformed_json']]);
+  });
+
+  const layers: SpeedLayer[] = [];
+  afterEach(async () => {
+    await Promise.all(layers.splice(0).map((l) => l.stop()));
   });
 });
