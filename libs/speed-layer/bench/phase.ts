@@ -32,9 +32,6 @@ async function bare(total: number) {
   let t0 = 0;
   let resolveDone!: (t: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    t0 = now();
-  });
   await consumer.run({
     autoCommit: false,
     partitionsConsumedConcurrently: 1,
@@ -47,6 +44,9 @@ async function bare(total: number) {
       if (count >= total) resolveDone(now());
     },
   });
+  // The timing window starts where the speed phase's does: once run() has returned, i.e. the
+  // consumer has joined the group and has its assignment (start() of the speed layer returns there).
+  t0 = now();
   const t1 = await done;
   await consumer.disconnect();
   const seconds = (t1 - t0) / 1000;
@@ -66,8 +66,9 @@ async function speed(total: number) {
     for (const n of next.values()) sum += n;
     if (sum >= total) resolveDone(now());
   });
-  await layer.start();
+  await layer.start(); // returns once kafkajs run() has: joined, assigned, seeked to the horizon
   const t0 = now();
+  // Ends at the change (delta) that covers the last offset: the views are published, not just folded.
   const t1 = await done;
   const status = layer.status();
   const rows = Object.fromEntries(layer.views.map((v) => [v.name, layer.view(v.name).length]));
