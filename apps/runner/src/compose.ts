@@ -1,12 +1,18 @@
 /**
- * The wiring shared by the commands: open the dataset, build the speed layer,
- * serve. Only public APIs of the layers; nothing here computes a view.
+ * The wiring shared by the commands: open the dataset, run the batch side
+ * (archive feed + batch schedule), build the speed layer, serve. Only public
+ * APIs of the layers; nothing here computes a view.
  */
 import { openMasterDataset, type MasterDataset } from '@lambdaline/batch-layer';
 import type { BatchSnapshotSource, SpeedViewSource } from '@lambdaline/core';
 import { createServingLayer, startServingServer, type StatusProvider } from '@lambdaline/serving-layer';
-import type { SpeedLayer } from '@lambdaline/speed-layer';
+import { createSpeedLayer, kafkaSource, type SpeedLayer, type SpeedLayerOptions } from '@lambdaline/speed-layer';
+import type { Kafka } from 'kafkajs';
+import type { ArchiveFeed } from './archive-feed.js';
+import { BatchScheduler } from './batch-scheduler.js';
+import type { KafkaCommon, SpeedCommon } from './commands/common.js';
 import type { LoadedDomain } from './config.js';
+import { CONSUMER_TIMEOUTS } from './kafka.js';
 import type { Lifecycle } from './lifecycle.js';
 import { formatCount, type Logger } from './log.js';
 
@@ -21,6 +27,54 @@ export async function openDataset(dir: string, domain: LoadedDomain, log: Logger
       `, snapshot ${dataset.latest() ? `v${dataset.latest()!.version}` : 'none yet'}`,
   );
   return dataset;
+}
+
+/**
+ * The batch side of a process: a batch schedule over the dataset, fed by an
+ * archive feed. Runs a first batch now (what the dataset already holds is
+ * served from the start), then opens and starts the feed; every later batch
+ * first commits what the feed's archiver holds, so it covers everything read.
+ * On shutdown the schedule stops before the archive commits. The caller starts
+ * the schedule's clock (`scheduler.start()`) once everything else is up.
+ */
+export async function startBatchAndArchive(
+  dataset: MasterDataset,
+  options: { readonly batchEvery: number; readonly openFeed: () => ArchiveFeed },
+  log: Logger,
+  lifecycle: Lifecycle,
+): Promise<BatchScheduler> {
+  let feed: ArchiveFeed | null = null;
+  const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
+  await scheduler.runNow(true);
+  lifecycle.checkpoint();
+  const archive = options.openFeed();
+  feed = archive;
+  lifecycle.onStop('committing the archive', () => archive.stop());
+  lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
+  lifecycle.watch('archiver', archive.failed);
+  await archive.start();
+  lifecycle.checkpoint();
+  return scheduler;
+}
+
+/** The speed layer over the events topic on Kafka (consumer group `<group>-speed`), starting from `from`. */
+export function createKafkaSpeedLayer(
+  kafka: Kafka,
+  options: KafkaCommon & SpeedCommon,
+  from: Pick<SpeedLayerOptions, 'batchSnapshots' | 'horizon'>,
+): SpeedLayer {
+  return createSpeedLayer({
+    source: kafkaSource({
+      kafka,
+      topic: options.topic,
+      groupId: `${options.group}-speed`,
+      deadLetterTopic: options.deadLetterTopic,
+      consumer: { ...CONSUMER_TIMEOUTS, maxWaitTimeInMs: 100 },
+    }),
+    domain: options.domain,
+    ...from,
+    allowedLateness: options.allowedLateness,
+  });
 }
 
 export interface ServeOptions {
@@ -49,6 +103,17 @@ export async function serve(options: ServeOptions, log: Logger, lifecycle: Lifec
   const url = displayHost ? server.url.replace(`//${options.host === '::' ? '[::]' : options.host}`, `//${displayHost}`) : server.url;
   log.info('serve', `HTTP on ${server.url} (views: ${options.domain.views.map((v) => v.name).join(', ')})`);
   return url;
+}
+
+/** Serves this process's own dataset and speed layer (`start`, `demo`), with their live status. */
+export function serveInProcess(
+  layers: { readonly dataset: MasterDataset; readonly scheduler: BatchScheduler; readonly speed: SpeedLayer },
+  options: Omit<ServeOptions, 'batch' | 'speed' | 'status'>,
+  log: Logger,
+  lifecycle: Lifecycle,
+): Promise<string> {
+  const { dataset, scheduler, speed } = layers;
+  return serve({ ...options, batch: dataset, speed, status: { batch: () => scheduler.status(), speed: () => speed.status() } }, log, lifecycle);
 }
 
 /** Logs the speed layer's run-time errors; stops the process when its consumer died for good. */

@@ -63,6 +63,23 @@ export async function ensureEventsTopic(kafka: Kafka, topic: string, partitions:
   return result.partitions;
 }
 
+/**
+ * The process's client (`clientId`) for the events topic: fails with
+ * `BrokerUnreachableError` (exit code 3) when no broker answers, and creates
+ * the topic with `partitions` unless it exists. Returns the client and the
+ * topic's partition count.
+ */
+export async function connectToEventsTopic(
+  options: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number },
+  clientId: string,
+  log: Logger,
+): Promise<{ kafka: Kafka; partitions: number }> {
+  const kafka = createKafka(options.brokers, clientId, log);
+  await checkBrokers(options.brokers, log);
+  const partitions = await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+  return { kafka, partitions };
+}
+
 /** Creates the compacted speed-feed topic unless it exists (the publisher would too; the reader needs it first). */
 export async function ensureFeedTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {
   const result = await ensureTopic({ kafka, topic, partitions: 1, configs: { 'cleanup.policy': 'compact' } });

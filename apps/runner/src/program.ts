@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { loadDomain, type LoadedDomain } from './config.js';
+import type { KafkaCommon } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { generateHistory, generateStream } from './commands/generate.js';
 import { batch, serveCommand, speed } from './commands/layers.js';
@@ -61,10 +62,41 @@ const options = {
   seed: (fallback: number) => new Option('--seed <seed>', 'generator seed: an integer or a word (same seed, same events)').argParser(parseSeed).default(fallback),
 };
 
+/** --brokers, --topic and --dataset: the first options of the commands that read the events topic. */
+const kafkaOptions = (topic: Option = options.topic()): Option[] => [options.brokers(), topic, options.dataset()];
+/** --group and --partitions: the consumer groups, and the events topic when it has to be created. */
+const groupOptions = (): Option[] => [options.group(), options.partitions()];
+/** --config and --log-level: the last options of every command. */
+const commonOptions = (): Option[] => [options.config(), options.logLevel()];
+
+/** Adds options (and groups of them) in the order `--help` lists them. */
+function addOptions(command: Command, ...added: ReadonlyArray<Option | readonly Option[]>): Command {
+  for (const option of added.flat()) command.addOption(option);
+  return command;
+}
+
+/** Where commander writes, how it fails (throws instead of exiting) and what it says after an error. */
+function configure(command: Command, out: Output): Command {
+  return command
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => out.stdout.write(text), writeErr: (text) => out.stderr.write(text) })
+    .showHelpAfterError('(add --help for usage)');
+}
+
 interface Common {
   readonly config?: string;
   readonly logLevel: LogLevel;
 }
+
+/** The flags of start, batch and speed that become a command's `KafkaCommon`. */
+type KafkaOpts = { brokers: string[]; topic: string; group: string; partitions: number };
+
+const kafkaCommon = (o: KafkaOpts, domain: LoadedDomain): KafkaCommon => ({ domain, brokers: o.brokers, topic: o.topic, group: o.group, partitions: o.partitions });
+/** --dead-letter-topic: default `<topic>.dead-letters`, "none" (null) for none. */
+const deadLetterTopicOf = (o: { topic: string; deadLetterTopic?: string | null }): string | null =>
+  o.deadLetterTopic === undefined ? `${o.topic}.dead-letters` : o.deadLetterTopic;
+/** --feed-topic of speed and serve: default `<topic>.speed-feed`. */
+const feedTopicOf = (o: { topic: string; feedTopic?: string }): string => o.feedTopic ?? `${o.topic}.speed-feed`;
 
 type Action<O> = (opts: O & Common, domain: LoadedDomain, log: Logger) => Promise<ExitCode>;
 
@@ -79,16 +111,10 @@ Exit codes:
   130  stopped by Ctrl-C (SIGINT) after a clean shutdown; 143 for SIGTERM, 129 for SIGHUP`;
 
 export function buildProgram(out: Output, setExitCode: (code: ExitCode) => void): Command {
-  const program = new Command('lambdaline');
+  const program = configure(new Command('lambdaline'), out);
   program
     .description('lambdaline: a Lambda Architecture over Kafka and DuckDB. Batch, speed and serving layers, in one process or one per layer.')
     .version(version, '-V, --version')
-    .configureOutput({
-      writeOut: (text) => out.stdout.write(text),
-      writeErr: (text) => out.stderr.write(text),
-    })
-    .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
       `
@@ -113,31 +139,30 @@ ${EXIT_CODES_HELP}`,
       const domain = await loadDomain(opts.config);
       setExitCode(await run(opts, domain, log));
     });
-    command.exitOverride().configureOutput({ writeOut: (t) => out.stdout.write(t), writeErr: (t) => out.stderr.write(t) }).showHelpAfterError('(add --help for usage)');
-    return command;
+    return configure(command, out);
   };
 
   // ---- demo
   action<{ dataset?: string; keep?: boolean; port: number; host: string; days: number; eventsPerDay: number; rate: number; partitions: number; batchEvery: number; seed: number | string; malformedShare: number; lateShare: number; allowedLateness: number }>(
-    program
-      .command('demo')
-      .description('everything in one process without Kafka or Java: sample history, a live stream, periodic batches, HTTP and the live dashboard')
-      .addOption(options.port())
-      .addOption(options.host())
-      .addOption(new Option('--days <n>', 'days of history to generate (ending now)').argParser(parseIntegerIn(0, 3_650)).default(7))
-      .addOption(new Option('--events-per-day <n>', 'history events per day').argParser(parseIntegerIn(1, 10_000_000)).default(50_000))
-      .addOption(new Option('--rate <events/s>', 'live events per second').argParser(parseRate).default(200))
-      .addOption(new Option('--partitions <n>', 'partitions of the in-process log').argParser(parseIntegerIn(1, 64)).default(3))
-      .addOption(options.batchEvery('20s'))
-      .addOption(options.seed(42))
-      .addOption(new Option('--malformed-share <share>', 'share of malformed live messages (0..1 or a percentage)').argParser(parseShare).default(0.01, '1%'))
-      .addOption(new Option('--late-share <share>', 'share of live events arriving 10 minutes late').argParser(parseShare).default(0.005, '0.5%'))
-      .addOption(options.allowedLateness())
-      .addOption(new Option('--dataset <dir>', 'put the demo dataset here and keep it (must be empty; default: a temporary directory, removed at the end)').argParser(parseNonEmpty('a directory')))
-      .addOption(new Option('--keep', 'keep the temporary demo dataset when stopping'))
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', `\nExample:\n  $ lambdaline demo --port 3000 --rate 1000 --batch-every 10s\n${EXIT_CODES_HELP}`),
+    addOptions(
+      program
+        .command('demo')
+        .description('everything in one process without Kafka or Java: sample history, a live stream, periodic batches, HTTP and the live dashboard'),
+      options.port(),
+      options.host(),
+      new Option('--days <n>', 'days of history to generate (ending now)').argParser(parseIntegerIn(0, 3_650)).default(7),
+      new Option('--events-per-day <n>', 'history events per day').argParser(parseIntegerIn(1, 10_000_000)).default(50_000),
+      new Option('--rate <events/s>', 'live events per second').argParser(parseRate).default(200),
+      new Option('--partitions <n>', 'partitions of the in-process log').argParser(parseIntegerIn(1, 64)).default(3),
+      options.batchEvery('20s'),
+      options.seed(42),
+      new Option('--malformed-share <share>', 'share of malformed live messages (0..1 or a percentage)').argParser(parseShare).default(0.01, '1%'),
+      new Option('--late-share <share>', 'share of live events arriving 10 minutes late').argParser(parseShare).default(0.005, '0.5%'),
+      options.allowedLateness(),
+      new Option('--dataset <dir>', 'put the demo dataset here and keep it (must be empty; default: a temporary directory, removed at the end)').argParser(parseNonEmpty('a directory')),
+      new Option('--keep', 'keep the temporary demo dataset when stopping'),
+      commonOptions(),
+    ).addHelpText('after', `\nExample:\n  $ lambdaline demo --port 3000 --rate 1000 --batch-every 10s\n${EXIT_CODES_HELP}`),
     (o, domain, log) =>
       demo(
         {
@@ -161,39 +186,31 @@ ${EXIT_CODES_HELP}`,
   );
 
   // ---- start
-  type KafkaOpts = { brokers: string[]; topic: string; group: string; partitions: number };
   action<KafkaOpts & { dataset: string; port: number; host: string; batchEvery: number; feedTopic?: string; deadLetterTopic?: string | null; allowedLateness: number }>(
-    program
-      .command('start')
-      .description('all layers in one process against Kafka: archiver (Kafka → master dataset), periodic batch, speed layer, serving (HTTP + dashboard)')
-      .addOption(options.brokers())
-      .addOption(options.topic())
-      .addOption(options.dataset())
-      .addOption(options.port())
-      .addOption(options.host())
-      .addOption(options.batchEvery('30s'))
-      .addOption(options.allowedLateness())
-      .addOption(options.deadLetterTopic())
-      .addOption(new Option('--feed-topic <name>', 'also publish the speed views to this compacted topic (for `serve` replicas); off by default').argParser(parseTopic))
-      .addOption(options.group())
-      .addOption(options.partitions())
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', `\nExample:\n  $ lambdaline start --brokers kafka-1:9092,kafka-2:9092 --topic sensor-events --dataset /var/lib/lambdaline --batch-every 5m\n${EXIT_CODES_HELP}`),
+    addOptions(
+      program
+        .command('start')
+        .description('all layers in one process against Kafka: archiver (Kafka → master dataset), periodic batch, speed layer, serving (HTTP + dashboard)'),
+      kafkaOptions(),
+      options.port(),
+      options.host(),
+      options.batchEvery('30s'),
+      options.allowedLateness(),
+      options.deadLetterTopic(),
+      new Option('--feed-topic <name>', 'also publish the speed views to this compacted topic (for `serve` replicas); off by default').argParser(parseTopic),
+      groupOptions(),
+      commonOptions(),
+    ).addHelpText('after', `\nExample:\n  $ lambdaline start --brokers kafka-1:9092,kafka-2:9092 --topic sensor-events --dataset /var/lib/lambdaline --batch-every 5m\n${EXIT_CODES_HELP}`),
     (o, domain, log) =>
       start(
         {
-          domain,
-          brokers: o.brokers,
-          topic: o.topic,
-          group: o.group,
-          partitions: o.partitions,
+          ...kafkaCommon(o, domain),
           dataset: o.dataset,
           host: o.host,
           port: o.port,
           batchEvery: o.batchEvery,
           allowedLateness: o.allowedLateness,
-          deadLetterTopic: o.deadLetterTopic === undefined ? `${o.topic}.dead-letters` : o.deadLetterTopic,
+          deadLetterTopic: deadLetterTopicOf(o),
           ...(o.feedTopic === undefined ? {} : { feedTopic: o.feedTopic }),
         },
         log,
@@ -202,55 +219,41 @@ ${EXIT_CODES_HELP}`,
 
   // ---- batch
   action<KafkaOpts & { dataset: string; batchEvery: number; once: boolean; full: boolean }>(
-    program
-      .command('batch')
-      .description('the batch layer alone: archive Kafka into the master dataset and publish a snapshot (views + horizon) every --batch-every')
-      .addOption(options.brokers())
-      .addOption(options.topic())
-      .addOption(options.dataset())
-      .addOption(options.batchEvery('30s'))
-      .addOption(new Option('--once', 'run one batch over what the dataset holds now and exit (no Kafka)').default(false))
-      .addOption(new Option('--full', 'with --once: recompute every view from all files instead of incrementally').default(false))
-      .addOption(options.group())
-      .addOption(options.partitions())
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', `\nSnapshots are published in <dataset>/snapshots (core's snapshot format), where \`speed\` and \`serve\` read them.\n${EXIT_CODES_HELP}`),
-    (o, domain, log) =>
-      batch(
-        { domain, brokers: o.brokers, topic: o.topic, group: o.group, partitions: o.partitions, dataset: o.dataset, batchEvery: o.batchEvery, once: o.once, full: o.full },
-        log,
-      ),
+    addOptions(
+      program
+        .command('batch')
+        .description('the batch layer alone: archive Kafka into the master dataset and publish a snapshot (views + horizon) every --batch-every'),
+      kafkaOptions(),
+      options.batchEvery('30s'),
+      new Option('--once', 'run one batch over what the dataset holds now and exit (no Kafka)').default(false),
+      new Option('--full', 'with --once: recompute every view from all files instead of incrementally').default(false),
+      groupOptions(),
+      commonOptions(),
+    ).addHelpText('after', `\nSnapshots are published in <dataset>/snapshots (core's snapshot format), where \`speed\` and \`serve\` read them.\n${EXIT_CODES_HELP}`),
+    (o, domain, log) => batch({ ...kafkaCommon(o, domain), dataset: o.dataset, batchEvery: o.batchEvery, once: o.once, full: o.full }, log),
   );
 
   // ---- speed
   action<KafkaOpts & { dataset: string; feedTopic?: string; deadLetterTopic?: string | null; allowedLateness: number; poll: number }>(
-    program
-      .command('speed')
-      .description('the speed layer alone: fold Kafka past the batch horizon (read from <dataset>/snapshots) and publish the views to a compacted feed topic')
-      .addOption(options.brokers())
-      .addOption(options.topic())
-      .addOption(options.dataset())
-      .addOption(options.feedTopic())
-      .addOption(options.deadLetterTopic())
-      .addOption(options.allowedLateness())
-      .addOption(options.poll())
-      .addOption(options.group())
-      .addOption(options.partitions())
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', EXIT_CODES_HELP),
+    addOptions(
+      program
+        .command('speed')
+        .description('the speed layer alone: fold Kafka past the batch horizon (read from <dataset>/snapshots) and publish the views to a compacted feed topic'),
+      kafkaOptions(),
+      options.feedTopic(),
+      options.deadLetterTopic(),
+      options.allowedLateness(),
+      options.poll(),
+      groupOptions(),
+      commonOptions(),
+    ).addHelpText('after', EXIT_CODES_HELP),
     (o, domain, log) =>
       speed(
         {
-          domain,
-          brokers: o.brokers,
-          topic: o.topic,
-          group: o.group,
-          partitions: o.partitions,
+          ...kafkaCommon(o, domain),
           dataset: o.dataset,
-          feedTopic: o.feedTopic ?? `${o.topic}.speed-feed`,
-          deadLetterTopic: o.deadLetterTopic === undefined ? `${o.topic}.dead-letters` : o.deadLetterTopic,
+          feedTopic: feedTopicOf(o),
+          deadLetterTopic: deadLetterTopicOf(o),
           allowedLateness: o.allowedLateness,
           pollMs: o.poll,
         },
@@ -260,49 +263,40 @@ ${EXIT_CODES_HELP}`,
 
   // ---- serve
   action<{ brokers: string[]; topic: string; group: string; dataset: string; feedTopic?: string; port: number; host: string; poll: number }>(
-    program
-      .command('serve')
-      .description('the serving layer alone: batch snapshots from <dataset>/snapshots + speed views from the feed topic, merged exactly; HTTP API and dashboard')
-      .addOption(options.brokers())
-      .addOption(new Option('--topic <name>', 'the events topic (names the default feed topic)').argParser(parseTopic).default('events'))
-      .addOption(options.dataset())
-      .addOption(options.feedTopic())
-      .addOption(options.port())
-      .addOption(options.host())
-      .addOption(options.poll())
-      .addOption(options.group())
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', EXIT_CODES_HELP),
+    addOptions(
+      program
+        .command('serve')
+        .description('the serving layer alone: batch snapshots from <dataset>/snapshots + speed views from the feed topic, merged exactly; HTTP API and dashboard'),
+      kafkaOptions(new Option('--topic <name>', 'the events topic (names the default feed topic)').argParser(parseTopic).default('events')),
+      options.feedTopic(),
+      options.port(),
+      options.host(),
+      options.poll(),
+      options.group(),
+      commonOptions(),
+    ).addHelpText('after', EXIT_CODES_HELP),
     (o, domain, log) =>
-      serveCommand(
-        { domain, brokers: o.brokers, group: o.group, dataset: o.dataset, feedTopic: o.feedTopic ?? `${o.topic}.speed-feed`, port: o.port, host: o.host, pollMs: o.poll },
-        log,
-      ),
+      serveCommand({ domain, brokers: o.brokers, group: o.group, dataset: o.dataset, feedTopic: feedTopicOf(o), port: o.port, host: o.host, pollMs: o.poll }, log),
   );
 
   // ---- generate
-  const generate = program
-    .command('generate')
-    .description('sample sensor events (core\'s default schema): history into the master dataset, or a live stream onto Kafka')
-    .exitOverride()
-    .configureOutput({ writeOut: (t) => out.stdout.write(t), writeErr: (t) => out.stderr.write(t) })
-    .showHelpAfterError('(add --help for usage)');
+  const generate = configure(
+    program.command('generate').description('sample sensor events (core\'s default schema): history into the master dataset, or a live stream onto Kafka'),
+    out,
+  );
 
   action<{ dataset: string; days: number; eventsPerDay: number; seed: number | string; to?: number; out?: string; ifEmpty: boolean }>(
-    generate
-      .command('history')
-      .description('write seeded history as Parquet (one file per UTC day) and ingest it into the master dataset')
-      .addOption(options.dataset())
-      .addOption(new Option('--days <n>', 'days of history').argParser(parseIntegerIn(1, 3_650)).default(7))
-      .addOption(new Option('--events-per-day <n>', 'events per day').argParser(parseIntegerIn(1, 100_000_000)).default(10_000))
-      .addOption(options.seed(1))
-      .addOption(new Option('--to <date>', 'end of the history, exclusive: YYYY-MM-DD (UTC) or ISO-8601 (default: today 00:00 UTC)').argParser(parseTime))
-      .addOption(new Option('--out <dir>', 'also keep the Parquet files here').argParser(parseNonEmpty('a directory')))
-      .addOption(new Option('--if-empty', 'do nothing when the dataset already holds events (for scripts and containers that run this on every start)').default(false))
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText(
+    addOptions(
+      generate.command('history').description('write seeded history as Parquet (one file per UTC day) and ingest it into the master dataset'),
+      options.dataset(),
+      new Option('--days <n>', 'days of history').argParser(parseIntegerIn(1, 3_650)).default(7),
+      new Option('--events-per-day <n>', 'events per day').argParser(parseIntegerIn(1, 100_000_000)).default(10_000),
+      options.seed(1),
+      new Option('--to <date>', 'end of the history, exclusive: YYYY-MM-DD (UTC) or ISO-8601 (default: today 00:00 UTC)').argParser(parseTime),
+      new Option('--out <dir>', 'also keep the Parquet files here').argParser(parseNonEmpty('a directory')),
+      new Option('--if-empty', 'do nothing when the dataset already holds events (for scripts and containers that run this on every start)').default(false),
+      commonOptions(),
+    ).addHelpText(
         'after',
         `\nThe same options write the same files: ingesting them again is a no-op (the dataset skips content it already has).\n\nExample:\n  $ lambdaline generate history --days 30 --events-per-day 100000 --seed 7\n${EXIT_CODES_HELP}`,
       ),
@@ -323,23 +317,21 @@ ${EXIT_CODES_HELP}`,
   );
 
   action<KafkaOpts & { rate: number; count: number; malformedShare: number; lateShare: number; lateBy: number; seed: number | string; startIndex: number }>(
-    generate
-      .command('stream')
-      .description('produce live sensor events to Kafka at a steady rate (event time = now), keyed by sensor id')
-      .addOption(options.brokers())
-      .addOption(options.topic())
-      .addOption(options.partitions())
-      .addOption(new Option('--rate <events/s>', 'events per second, or "max"').argParser(parseRate).default(100))
-      .addOption(new Option('--count <n>', 'events to produce, or "inf" (until Ctrl-C)').argParser(parseCount).default(Number.POSITIVE_INFINITY, 'inf'))
-      .addOption(new Option('--malformed-share <share>', 'share of malformed messages (0..1 or a percentage), each with one defect').argParser(parseShare).default(0.01, '1%'))
-      .addOption(new Option('--late-share <share>', 'share of valid events pushed back in time by --late-by').argParser(parseShare).default(0))
-      .addOption(new Option('--late-by <duration>', 'how far late events are pushed back').argParser(durationAtLeast(1, '1ms')).default(600_000, '10m'))
-      .addOption(options.seed(1))
-      .addOption(new Option('--start-index <n>', 'first event index (continue an earlier run with new event ids)').argParser(parseIntegerIn(0, 2 ** 32 - 1)).default(0))
-      .addOption(new Option('--group <prefix>').hideHelp().default('lambdaline'))
-      .addOption(options.config())
-      .addOption(options.logLevel())
-      .addHelpText('after', `\nExample:\n  $ lambdaline generate stream --topic events --rate 1000 --count 60000 --malformed-share 2%\n${EXIT_CODES_HELP}`),
+    addOptions(
+      generate.command('stream').description('produce live sensor events to Kafka at a steady rate (event time = now), keyed by sensor id'),
+      options.brokers(),
+      options.topic(),
+      options.partitions(),
+      new Option('--rate <events/s>', 'events per second, or "max"').argParser(parseRate).default(100),
+      new Option('--count <n>', 'events to produce, or "inf" (until Ctrl-C)').argParser(parseCount).default(Number.POSITIVE_INFINITY, 'inf'),
+      new Option('--malformed-share <share>', 'share of malformed messages (0..1 or a percentage), each with one defect').argParser(parseShare).default(0.01, '1%'),
+      new Option('--late-share <share>', 'share of valid events pushed back in time by --late-by').argParser(parseShare).default(0),
+      new Option('--late-by <duration>', 'how far late events are pushed back').argParser(durationAtLeast(1, '1ms')).default(600_000, '10m'),
+      options.seed(1),
+      new Option('--start-index <n>', 'first event index (continue an earlier run with new event ids)').argParser(parseIntegerIn(0, 2 ** 32 - 1)).default(0),
+      new Option('--group <prefix>').hideHelp().default('lambdaline'),
+      commonOptions(),
+    ).addHelpText('after', `\nExample:\n  $ lambdaline generate stream --topic events --rate 1000 --count 60000 --malformed-share 2%\n${EXIT_CODES_HELP}`),
     (o, domain, log) =>
       generateStream(
         {

@@ -10,8 +10,7 @@ import { join, resolve } from 'node:path';
 import { liveMessages } from '@lambdaline/generators';
 import { InProcessLog, createSpeedLayer, inProcessSource } from '@lambdaline/speed-layer';
 import { InProcessArchiveFeed } from '../archive-feed.js';
-import { BatchScheduler } from '../batch-scheduler.js';
-import { openDataset, serve, watchSpeed } from '../compose.js';
+import { openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { UsageError, type ExitCode } from '../exit-codes.js';
 import { generateAndIngestHistory } from '../history.js';
@@ -69,20 +68,14 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     await generateAndIngestHistory(dataset, { seed: options.seed, days: options.days, eventsPerDay: options.eventsPerDay, toMs: now, signal: lifecycle.signal }, log);
     lifecycle.checkpoint();
 
-    let feed: InProcessArchiveFeed | null = null;
-    // Each batch covers what the archiver holds when it starts: commit that first.
-    const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
-    await scheduler.runNow(true);
-    lifecycle.checkpoint();
-
     // The in-process log stands in for Kafka: the live stream appends, the speed layer and the archiver read.
     const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
-    feed = new InProcessArchiveFeed(dataset, log, eventLog, TOPIC);
-    const archive = feed;
-    lifecycle.onStop('committing the archive', () => archive.stop());
-    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
-    lifecycle.watch('archiver', feed.failed);
-    await feed.start();
+    const scheduler = await startBatchAndArchive(
+      dataset,
+      { batchEvery: options.batchEvery, openFeed: () => new InProcessArchiveFeed(dataset, log, eventLog, TOPIC) },
+      log,
+      lifecycle,
+    );
 
     const speed = createSpeedLayer({
       source: inProcessSource(eventLog, { topic: TOPIC }),
@@ -95,19 +88,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     await speed.start();
     lifecycle.checkpoint();
 
-    const url = await serve(
-      {
-        domain: options.domain,
-        batch: dataset,
-        speed,
-        status: { batch: () => scheduler.status(), speed: () => speed.status() },
-        host: options.host,
-        port: options.port,
-        title: 'lambdaline demo',
-      },
-      log,
-      lifecycle,
-    );
+    const url = await serveInProcess({ dataset, scheduler, speed }, { domain: options.domain, host: options.host, port: options.port, title: 'lambdaline demo' }, log, lifecycle);
 
     const live = liveMessages({
       seed: options.seed,

@@ -7,7 +7,7 @@ import { liveMessages, produceToKafka } from '@lambdaline/generators';
 import type { LoadedDomain } from '../config.js';
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js';
 import { generateAndIngestHistory } from '../history.js';
-import { checkBrokers, createKafka, ensureEventsTopic } from '../kafka.js';
+import { connectToEventsTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
 import { formatCount, formatMs, type Logger } from '../log.js';
 import { openDataset } from '../compose.js';
@@ -86,9 +86,7 @@ export async function generateStream(options: StreamCommandOptions, log: Logger)
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
   try {
-    const kafka = createKafka(options.brokers, 'lambdaline-generate', log);
-    await checkBrokers(options.brokers, log);
-    const partitions = await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    const { kafka, partitions } = await connectToEventsTopic(options, 'lambdaline-generate', log);
     const bar = log.progress('stream', `producing to ${options.topic}`, Number.isFinite(options.count) ? options.count : null, 'events');
     const started = Date.now();
     const result = await produceToKafka({

@@ -9,15 +9,14 @@
  */
 import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
-import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
+import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
 import { KafkaArchiveFeed } from '../archive-feed.js';
-import { BatchScheduler } from '../batch-scheduler.js';
-import { openDataset, serve, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, openDataset, serve, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { EXIT, describeError, type ExitCode } from '../exit-codes.js';
 import { HorizonFollower, readPublishedHorizon } from '../horizon-follower.js';
-import { checkBrokers, createKafka, ensureEventsTopic, ensureFeedTopic, CONSUMER_TIMEOUTS } from '../kafka.js';
+import { checkBrokers, connectToEventsTopic, createKafka, ensureFeedTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { KafkaCommon, ServeCommon, SpeedCommon } from './common.js';
@@ -60,21 +59,15 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     return lifecycle.shutdown(EXIT.ok);
   }
   try {
-    const kafka = createKafka(options.brokers, `${options.group}-batch`, log);
-    await checkBrokers(options.brokers, log);
-    await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    const { kafka } = await connectToEventsTopic(options, `${options.group}-batch`, log);
     lifecycle.checkpoint();
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
-    let feed: KafkaArchiveFeed | null = null;
-    const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
-    await scheduler.runNow(true);
-    lifecycle.checkpoint();
-    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
-    const archive = feed;
-    lifecycle.onStop('committing the archive', () => archive.stop());
-    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
-    lifecycle.watch('archiver', feed.failed);
-    await feed.start();
+    const scheduler = await startBatchAndArchive(
+      dataset,
+      { batchEvery: options.batchEvery, openFeed: () => new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` }) },
+      log,
+      lifecycle,
+    );
     scheduler.start();
     log.print(`lambdaline batch is archiving ${options.topic} into ${options.dataset} and publishing a snapshot every ${options.batchEvery / 1000} s to ${snapshotsDir(options.dataset)}`);
   } catch (error) {
@@ -98,25 +91,12 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
   lifecycle.trapSignals();
   try {
     await checkDatasetSchema(options.dataset, options.domain);
-    const kafka = createKafka(options.brokers, `${options.group}-speed`, log);
-    await checkBrokers(options.brokers, log);
-    await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    const { kafka } = await connectToEventsTopic(options, `${options.group}-speed`, log);
     await ensureFeedTopic(kafka, options.feedTopic, log);
     const dir = snapshotsDir(options.dataset);
     const initial = await readPublishedHorizon(dir);
     log.info('speed', initial ? `starting from the horizon of batch snapshot v${initial.version}` : `no batch snapshot in ${dir} yet: starting from offset 0`);
-    const layer = createSpeedLayer({
-      source: kafkaSource({
-        kafka,
-        topic: options.topic,
-        groupId: `${options.group}-speed`,
-        deadLetterTopic: options.deadLetterTopic,
-        consumer: { ...CONSUMER_TIMEOUTS, maxWaitTimeInMs: 100 },
-      }),
-      domain: options.domain,
-      ...(initial ? { horizon: initial.horizon } : {}),
-      allowedLateness: options.allowedLateness,
-    });
+    const layer = createKafkaSpeedLayer(kafka, options, initial ? { horizon: initial.horizon } : {});
     watchSpeed(layer, log, lifecycle);
     let publisher: SpeedFeedPublisher | null = null;
     // The layer first (its last changes go out as deltas), then the publisher (writes them).

@@ -5,12 +5,11 @@
  * With `--feed-topic` the speed views are also published to that compacted
  * topic, for `serve` replicas in other processes.
  */
-import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
+import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { KafkaArchiveFeed } from '../archive-feed.js';
-import { BatchScheduler } from '../batch-scheduler.js';
-import { openDataset, serve, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { ExitCode } from '../exit-codes.js';
-import { checkBrokers, createKafka, ensureEventsTopic, ensureFeedTopic, CONSUMER_TIMEOUTS } from '../kafka.js';
+import { connectToEventsTopic, ensureFeedTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { KafkaCommon, ServeCommon, SpeedCommon } from './common.js';
@@ -26,38 +25,19 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
   try {
-    const kafka = createKafka(options.brokers, `${options.group}-runner`, log);
-    await checkBrokers(options.brokers, log);
-    await ensureEventsTopic(kafka, options.topic, options.partitions, log);
+    const { kafka } = await connectToEventsTopic(options, `${options.group}-runner`, log);
     lifecycle.checkpoint();
 
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
-    let feed: KafkaArchiveFeed | null = null;
-    const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
     // What is already in the dataset (history, earlier archives) is served from the start.
-    await scheduler.runNow(true);
-    lifecycle.checkpoint();
+    const scheduler = await startBatchAndArchive(
+      dataset,
+      { batchEvery: options.batchEvery, openFeed: () => new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` }) },
+      log,
+      lifecycle,
+    );
 
-    feed = new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
-    const archive = feed;
-    lifecycle.onStop('committing the archive', () => archive.stop());
-    lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
-    lifecycle.watch('archiver', feed.failed);
-    await feed.start();
-    lifecycle.checkpoint();
-
-    const speed = createSpeedLayer({
-      source: kafkaSource({
-        kafka,
-        topic: options.topic,
-        groupId: `${options.group}-speed`,
-        deadLetterTopic: options.deadLetterTopic,
-        consumer: { ...CONSUMER_TIMEOUTS, maxWaitTimeInMs: 100 },
-      }),
-      domain: options.domain,
-      batchSnapshots: dataset,
-      allowedLateness: options.allowedLateness,
-    });
+    const speed = createKafkaSpeedLayer(kafka, options, { batchSnapshots: dataset });
     watchSpeed(speed, log, lifecycle);
     let publisher: SpeedFeedPublisher | null = null;
     lifecycle.onStop('stopping the speed layer', async () => {
@@ -73,19 +53,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
       log.info('speed', `publishing the speed views to ${options.feedTopic}`);
     }
 
-    const url = await serve(
-      {
-        domain: options.domain,
-        batch: dataset,
-        speed,
-        status: { batch: () => scheduler.status(), speed: () => speed.status() },
-        host: options.host,
-        port: options.port,
-        title: `lambdaline · ${options.topic}`,
-      },
-      log,
-      lifecycle,
-    );
+    const url = await serveInProcess({ dataset, scheduler, speed }, { domain: options.domain, host: options.host, port: options.port, title: `lambdaline · ${options.topic}` }, log, lifecycle);
     scheduler.start();
     log.print(`lambdaline is running on ${options.topic} @ ${options.brokers.join(',')}: dashboard ${url}/ · API ${url}/api/views · Ctrl-C stops`);
   } catch (error) {
