@@ -8,7 +8,7 @@ import type { BatchSnapshotSource, SpeedViewSource } from '@lambdaline/core';
 import { createServingLayer, startServingServer, type StatusProvider } from '@lambdaline/serving-layer';
 import { createSpeedLayer, kafkaSource, type SpeedLayer, type SpeedLayerOptions } from '@lambdaline/speed-layer';
 import type { Kafka } from 'kafkajs';
-import type { ArchiveFeed } from './archive-feed.js';
+import { KafkaArchiveFeed, type ArchiveFeed } from './archive-feed.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { KafkaCommon, SpeedCommon } from './commands/common.js';
 import type { LoadedDomain } from './config.js';
@@ -55,6 +55,11 @@ export async function startBatchAndArchive(
   await archive.start();
   lifecycle.checkpoint();
   return scheduler;
+}
+
+/** The archive feed from the events topic on Kafka (consumer group `<group>-archiver`). */
+export function kafkaArchiveFeed(dataset: MasterDataset, kafka: Kafka, options: KafkaCommon, log: Logger): ArchiveFeed {
+  return new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
 }
 
 /** The speed layer over the events topic on Kafka (consumer group `<group>-speed`), starting from `from`. */

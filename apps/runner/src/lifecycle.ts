@@ -41,6 +41,39 @@ export class Lifecycle {
     if (this.signal.aborted) throw new StartupStopped();
   }
 
+  /**
+   * Runs a service command (`start`, `speed`, ...): `startup` starts its
+   * components, registering their shutdown steps; then it runs until a signal
+   * or a component failure stops it. Resolves with the exit code. See `guard`
+   * for a failing startup.
+   */
+  async runUntilStopped(startup: () => Promise<void>): Promise<ExitCode> {
+    await this.guard(startup);
+    return this.wait();
+  }
+
+  /** Runs a finite command (`generate`, `batch --once`): `work`, then a clean shutdown. */
+  async runToCompletion(work: () => Promise<void>): Promise<ExitCode> {
+    await this.guard(work);
+    return this.shutdown(EXIT.ok);
+  }
+
+  /**
+   * A body that throws has what it started shut down and the error rethrown
+   * (the CLI maps it to an exit code), unless the error only follows a shutdown
+   * already under way (Ctrl-C during startup): then that shutdown decides the
+   * exit code, and the caller gets it from `wait()`.
+   */
+  private async guard(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      if (this.stoppedDuringStartup()) return;
+      await this.shutdown(EXIT.ok);
+      throw error;
+    }
+  }
+
   /** True when a startup error is just the consequence of a shutdown in progress. */
   stoppedDuringStartup(): boolean {
     return this.signal.aborted;

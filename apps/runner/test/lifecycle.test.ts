@@ -54,4 +54,44 @@ describe('Lifecycle', () => {
     release();
     expect(await lifecycle.wait()).toBe(EXIT.sigint);
   });
+
+  it('runUntilStopped: a failing startup shuts down what it started and rethrows', async () => {
+    const lifecycle = new Lifecycle(quiet());
+    const stopped: string[] = [];
+    const failure = lifecycle.runUntilStopped(async () => {
+      lifecycle.onStop('dataset', () => void stopped.push('dataset'));
+      throw new Error('no disk');
+    });
+    await expect(failure).rejects.toThrow('no disk');
+    expect(stopped).toEqual(['dataset']);
+  });
+
+  it('runUntilStopped: a startup stopped by a signal resolves with the signal’s code, not the error', async () => {
+    const lifecycle = new Lifecycle(quiet());
+    const code = lifecycle.runUntilStopped(async () => {
+      lifecycle.onSignal('SIGTERM', EXIT.sigterm, () => undefined);
+      lifecycle.checkpoint();
+    });
+    expect(await code).toBe(EXIT.sigterm);
+  });
+
+  it('runUntilStopped runs until stopped; runToCompletion shuts down when the work is done', async () => {
+    const service = new Lifecycle(quiet());
+    let running = true;
+    const code = service.runUntilStopped(async () => service.onStop('server', () => void (running = false)));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(running).toBe(true);
+    void service.shutdown(EXIT.sigint);
+    expect(await code).toBe(EXIT.sigint);
+    expect(running).toBe(false);
+
+    const finite = new Lifecycle(quiet());
+    const steps: string[] = [];
+    const done = finite.runToCompletion(async () => {
+      finite.onStop('dataset', () => void steps.push('closed'));
+      steps.push('worked');
+    });
+    expect(await done).toBe(EXIT.ok);
+    expect(steps).toEqual(['worked', 'closed']);
+  });
 });

@@ -62,7 +62,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
   if (options.dataset === undefined && !options.keep) lifecycle.onStop('removing the demo dataset', () => rm(resolve(dir, '..'), { recursive: true, force: true }));
   else lifecycle.onStop('keeping the demo dataset', () => log.print(`the demo dataset stays in ${dir}`));
 
-  try {
+  return lifecycle.runUntilStopped(async () => {
     const dataset = await openDataset(dir, options.domain, log, lifecycle);
     const now = Date.now();
     await generateAndIngestHistory(dataset, { seed: options.seed, days: options.days, eventsPerDay: options.eventsPerDay, toMs: now, signal: lifecycle.signal }, log);
@@ -110,10 +110,5 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     log.print(`  API         ${url}/api/views/sensor_5min?sensor_id=sensor_7   ${url}/api/status`);
     log.print(`  metrics     ${url}/metrics`);
     log.print('Watch the batch horizon (dashed line) move right at every batch run. Ctrl-C stops.');
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(0);
-    throw error;
-  }
-  return lifecycle.wait();
+  });
 }

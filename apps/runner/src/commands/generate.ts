@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { liveMessages, produceToKafka } from '@lambdaline/generators';
 import type { LoadedDomain } from '../config.js';
-import { EXIT, UsageError, type ExitCode } from '../exit-codes.js';
+import { UsageError, type ExitCode } from '../exit-codes.js';
 import { generateAndIngestHistory } from '../history.js';
 import { connectToEventsTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -36,11 +36,11 @@ export async function generateHistory(options: HistoryCommandOptions, log: Logge
   requireSensorSchema(options.domain);
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
-  try {
+  return lifecycle.runToCompletion(async () => {
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     if (options.ifEmpty && dataset.stats().rows > 0) {
       log.print(`history: ${options.dataset} already holds ${formatCount(dataset.stats().rows)} events; nothing to do (--if-empty)`);
-      return await lifecycle.shutdown(EXIT.ok);
+      return; // runToCompletion shuts down
     }
     const summary = await generateAndIngestHistory(
       dataset,
@@ -59,12 +59,7 @@ export async function generateHistory(options: HistoryCommandOptions, log: Logge
         (summary.skipped > 0 ? ` (${summary.skipped} of ${summary.files} files were already there: same seed and range)` : '') +
         (options.out ? `; Parquet files kept in ${options.out}` : ''),
     );
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(EXIT.ok);
-    throw error;
-  }
-  return lifecycle.shutdown(EXIT.ok);
+  });
 }
 
 export interface StreamCommandOptions {
@@ -85,7 +80,7 @@ export async function generateStream(options: StreamCommandOptions, log: Logger)
   requireSensorSchema(options.domain);
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
-  try {
+  return lifecycle.runToCompletion(async () => {
     const { kafka, partitions } = await connectToEventsTopic(options, 'lambdaline-generate', log);
     const bar = log.progress('stream', `producing to ${options.topic}`, Number.isFinite(options.count) ? options.count : null, 'events');
     const started = Date.now();
@@ -116,10 +111,5 @@ export async function generateStream(options: StreamCommandOptions, log: Logger)
         `${formatCount(result.byExpected.valid ?? 0)} valid, ${formatCount(invalid)} malformed` +
         `; next --start-index ${options.startIndex + result.produced}`,
     );
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(EXIT.ok);
-    throw error;
-  }
-  return lifecycle.shutdown(EXIT.ok);
+  });
 }

@@ -11,10 +11,9 @@ import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
 import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
-import { KafkaArchiveFeed } from '../archive-feed.js';
-import { createKafkaSpeedLayer, openDataset, serve, startBatchAndArchive, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serve, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
-import { EXIT, describeError, type ExitCode } from '../exit-codes.js';
+import { describeError, type ExitCode } from '../exit-codes.js';
 import { HorizonFollower, readPublishedHorizon } from '../horizon-follower.js';
 import { checkBrokers, connectToEventsTopic, createKafka, ensureFeedTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -35,7 +34,7 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
   if (options.once) {
-    try {
+    return lifecycle.runToCompletion(async () => {
       const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
       const bar = log.progress('batch', 'batch run', dataset.views.length, 'views');
       const snapshot = await dataset.runBatch({
@@ -51,31 +50,16 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
           .map(([name, rows]) => `${name} ${rows.length} rows`)
           .join(', ')}, in ${snapshotsDir(options.dataset)}`,
       );
-    } catch (error) {
-      if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-      await lifecycle.shutdown(EXIT.ok);
-      throw error;
-    }
-    return lifecycle.shutdown(EXIT.ok);
+    });
   }
-  try {
+  return lifecycle.runUntilStopped(async () => {
     const { kafka } = await connectToEventsTopic(options, `${options.group}-batch`, log);
     lifecycle.checkpoint();
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
-    const scheduler = await startBatchAndArchive(
-      dataset,
-      { batchEvery: options.batchEvery, openFeed: () => new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` }) },
-      log,
-      lifecycle,
-    );
+    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, openFeed: () => kafkaArchiveFeed(dataset, kafka, options, log) }, log, lifecycle);
     scheduler.start();
     log.print(`lambdaline batch is archiving ${options.topic} into ${options.dataset} and publishing a snapshot every ${options.batchEvery / 1000} s to ${snapshotsDir(options.dataset)}`);
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(EXIT.ok);
-    throw error;
-  }
-  return lifecycle.wait();
+  });
 }
 
 // ---------------------------------------------------------------- speed
@@ -89,7 +73,7 @@ export interface SpeedOptions extends KafkaCommon, SpeedCommon {
 export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCode> {
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
-  try {
+  return lifecycle.runUntilStopped(async () => {
     await checkDatasetSchema(options.dataset, options.domain);
     const { kafka } = await connectToEventsTopic(options, `${options.group}-speed`, log);
     await ensureFeedTopic(kafka, options.feedTopic, log);
@@ -113,12 +97,7 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
     follower.start();
     lifecycle.onStop('stopping the snapshot follower', () => follower.stop());
     log.print(`lambdaline speed is folding ${options.topic} past the horizon of ${dir} and publishing to ${options.feedTopic}`);
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(EXIT.ok);
-    throw error;
-  }
-  return lifecycle.wait();
+  });
 }
 
 // ---------------------------------------------------------------- serve
@@ -135,7 +114,7 @@ export interface ServeOptions extends ServeCommon {
 export async function serveCommand(options: ServeOptions, log: Logger): Promise<ExitCode> {
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
-  try {
+  return lifecycle.runUntilStopped(async () => {
     await checkDatasetSchema(options.dataset, options.domain);
     const kafka = createKafka(options.brokers, `${options.group}-serve`, log);
     await checkBrokers(options.brokers, log);
@@ -170,12 +149,7 @@ export async function serveCommand(options: ServeOptions, log: Logger): Promise<
       lifecycle,
     );
     log.print(`lambdaline serve: dashboard ${url}/ · API ${url}/api/views (snapshots from ${dir}, speed views from ${options.feedTopic}) · Ctrl-C stops`);
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(EXIT.ok);
-    throw error;
-  }
-  return lifecycle.wait();
+  });
 }
 
 /**

@@ -6,8 +6,7 @@
  * topic, for `serve` replicas in other processes.
  */
 import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
-import { KafkaArchiveFeed } from '../archive-feed.js';
-import { createKafkaSpeedLayer, openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { ExitCode } from '../exit-codes.js';
 import { connectToEventsTopic, ensureFeedTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -24,18 +23,13 @@ export interface StartOptions extends KafkaCommon, ServeCommon, SpeedCommon {
 export async function start(options: StartOptions, log: Logger): Promise<ExitCode> {
   const lifecycle = new Lifecycle(log);
   lifecycle.trapSignals();
-  try {
+  return lifecycle.runUntilStopped(async () => {
     const { kafka } = await connectToEventsTopic(options, `${options.group}-runner`, log);
     lifecycle.checkpoint();
 
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     // What is already in the dataset (history, earlier archives) is served from the start.
-    const scheduler = await startBatchAndArchive(
-      dataset,
-      { batchEvery: options.batchEvery, openFeed: () => new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` }) },
-      log,
-      lifecycle,
-    );
+    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, openFeed: () => kafkaArchiveFeed(dataset, kafka, options, log) }, log, lifecycle);
 
     const speed = createKafkaSpeedLayer(kafka, options, { batchSnapshots: dataset });
     watchSpeed(speed, log, lifecycle);
@@ -56,10 +50,5 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     const url = await serveInProcess({ dataset, scheduler, speed }, { domain: options.domain, host: options.host, port: options.port, title: `lambdaline · ${options.topic}` }, log, lifecycle);
     scheduler.start();
     log.print(`lambdaline is running on ${options.topic} @ ${options.brokers.join(',')}: dashboard ${url}/ · API ${url}/api/views · Ctrl-C stops`);
-  } catch (error) {
-    if (lifecycle.stoppedDuringStartup()) return lifecycle.wait();
-    await lifecycle.shutdown(0);
-    throw error;
-  }
-  return lifecycle.wait();
+  });
 }
