@@ -15,18 +15,10 @@ import {
   type ResolvedViewSpec,
   type ViewSpec,
 } from '@lambdaline/core';
+import { mulberry32 } from '../../../tools/testing/random.ts';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, seeded (shared with the other libs' tests). */
+export const rng = mulberry32;
 
 const CATEGORIES = ['A', 'B', 'C', 'D'];
 const STATUSES = ['OK', 'WARNING', 'ERROR'];

@@ -5,6 +5,7 @@
  */
 import type { SpeedStatus } from '@lambdaline/core';
 import { inMemoryBatchSource, inMemorySpeedSource } from '../src/index.js';
+import { mulberry32 } from '../../../tools/testing/random.ts';
 import { Log, snapshotOf, speedViewOf, TOPIC } from './helpers.js';
 
 export interface DemoOptions {
@@ -19,17 +20,6 @@ export interface DemoOptions {
   readonly end: number;
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function sensorValue(sensor: number, time: number, noise: number): number {
   const day = ((time % 86_400_000) / 86_400_000) * 2 * Math.PI;
@@ -37,7 +27,7 @@ export function sensorValue(sensor: number, time: number, noise: number): number
 }
 
 export function demo(options: DemoOptions) {
-  const rnd = random(42);
+  const rnd = mulberry32(42);
   const log = new Log();
   const start = options.end - options.days * 86_400_000;
   for (let t = start; t < options.end; t += options.everyMs) {

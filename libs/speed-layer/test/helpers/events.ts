@@ -4,17 +4,9 @@
  * @lambdaline/generators so the speed layer can be tested on its own.
  */
 import { SENSOR_CATEGORIES, SENSOR_STATUSES } from '@lambdaline/core';
+import { mulberry32 } from '../../../../tools/testing/random.ts';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export interface GenOptions {
   readonly seed?: number;
