@@ -6,13 +6,13 @@
 import { openMasterDataset, type MasterDataset } from '@lambdaline/batch-layer';
 import type { BatchSnapshotSource, SpeedViewSource } from '@lambdaline/core';
 import { createServingLayer, startServingServer, type StatusProvider } from '@lambdaline/serving-layer';
-import { createSpeedLayer, kafkaSource, type SpeedLayer, type SpeedLayerOptions } from '@lambdaline/speed-layer';
+import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher, type SpeedLayer, type SpeedLayerOptions } from '@lambdaline/speed-layer';
 import type { Kafka } from 'kafkajs';
 import { KafkaArchiveFeed, type ArchiveFeed } from './archive-feed.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { KafkaCommon, SpeedCommon } from './commands/common.js';
 import type { LoadedDomain } from './config.js';
-import { CONSUMER_TIMEOUTS } from './kafka.js';
+import { CONSUMER_TIMEOUTS, ensureFeedTopic } from './kafka.js';
 import type { Lifecycle } from './lifecycle.js';
 import { formatCount, type Logger } from './log.js';
 
@@ -130,4 +130,17 @@ export function watchSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle)
       else log.warn('speed', error.message);
     },
   });
+}
+
+/**
+ * Publishes the speed views to a compacted feed topic (created if missing) and
+ * logs its delivery errors: a feed that silently stops would leave `serve`
+ * replicas answering from stale views.
+ */
+export async function startFeedPublisher(speed: SpeedLayer, kafka: Kafka, topic: string, log: Logger): Promise<SpeedFeedPublisher> {
+  await ensureFeedTopic(kafka, topic, log);
+  // The publisher seeds the feed with every partition the layer holds when it starts.
+  const publisher = await publishSpeedFeed(speed, { kafka, topic });
+  publisher.errors.subscribe({ next: (error) => log.warn('speed', `feed ${topic}: ${error.message}`) });
+  return publisher;
 }

@@ -9,9 +9,9 @@
  */
 import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
-import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
+import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
-import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serve, startBatchAndArchive, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serve, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { describeError, type ExitCode } from '../exit-codes.js';
 import { HorizonFollower, readPublishedHorizon } from '../horizon-follower.js';
@@ -76,7 +76,6 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
   return lifecycle.runUntilStopped(async () => {
     await checkDatasetSchema(options.dataset, options.domain);
     const { kafka } = await connectToEventsTopic(options, `${options.group}-speed`, log);
-    await ensureFeedTopic(kafka, options.feedTopic, log);
     const dir = snapshotsDir(options.dataset);
     const initial = await readPublishedHorizon(dir);
     log.info('speed', initial ? `starting from the horizon of batch snapshot v${initial.version}` : `no batch snapshot in ${dir} yet: starting from offset 0`);
@@ -90,9 +89,7 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
     });
     await layer.start();
     lifecycle.checkpoint();
-    // The publisher seeds the feed with every partition the layer holds when it starts.
-    publisher = await publishSpeedFeed(layer, { kafka, topic: options.feedTopic });
-    publisher.errors.subscribe({ next: (error) => log.warn('speed', error.message) });
+    publisher = await startFeedPublisher(layer, kafka, options.feedTopic, log);
     const follower = new HorizonFollower(dir, options.pollMs, log, initial, (published) => layer.setHorizon(published.horizon));
     follower.start();
     lifecycle.onStop('stopping the snapshot follower', () => follower.stop());

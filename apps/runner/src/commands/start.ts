@@ -5,10 +5,10 @@
  * With `--feed-topic` the speed views are also published to that compacted
  * topic, for `serve` replicas in other processes.
  */
-import { publishSpeedFeed, type SpeedFeedPublisher } from '@lambdaline/speed-layer';
-import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
+import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
+import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serveInProcess, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
 import type { ExitCode } from '../exit-codes.js';
-import { connectToEventsTopic, ensureFeedTopic } from '../kafka.js';
+import { connectToEventsTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { KafkaCommon, ServeCommon, SpeedCommon } from './common.js';
@@ -42,8 +42,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     lifecycle.checkpoint();
 
     if (options.feedTopic !== undefined) {
-      await ensureFeedTopic(kafka, options.feedTopic, log);
-      publisher = await publishSpeedFeed(speed, { kafka, topic: options.feedTopic });
+      publisher = await startFeedPublisher(speed, kafka, options.feedTopic, log);
       log.info('speed', `publishing the speed views to ${options.feedTopic}`);
     }
 
