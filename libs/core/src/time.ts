@@ -90,6 +90,17 @@ export function formatTimestamp(timeMs: number): string {
 
 
 
+/** The decimal number in text[from, to), or -1 if a character is not a digit. Module level: no closure per call. */
+function digits(text: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 /**
  * Fast path for the canonical form `YYYY-MM-DDTHH:MM:SS.sssZ` (what
  * `toISOString` writes and what every lambdaline layer emits): epoch ms, or
@@ -101,16 +112,8 @@ export function canonicalTimestampMs(text: string): number {
   if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) {
     return Number.NaN;
   }
-  const n = (from: number, to: number): number => {
-    let v = 0;
-    for (let i = from; i < to; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      v = v * 10 + d;
-    }
-    return v;
-  };
-  const year = n(0, 4), month = n(5, 7), day = n(8, 10), hour = n(11, 13), minute = n(14, 16), second = n(17, 19), ms = n(20, 23);
+  const year = digits(text, 0, 4), month = digits(text, 5, 7), day = digits(text, 8, 10);
+  const hour = digits(text, 11, 13), minute = digits(text, 14, 16), second = digits(text, 17, 19), ms = digits(text, 20, 23);
   if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
     return Number.NaN;
   }

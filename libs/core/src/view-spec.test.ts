@@ -41,9 +41,10 @@ describe('validateViewSpec', () => {
     expect(fieldOfError(() => validateViewSpec(spec, sensorEventSchema))).toBe(field);
   });
 
-  it('refuses an optional time field (such events would have no window)', () => {
-    const schema = { ...sensorEventSchema, fields: { ...sensorEventSchema.fields, seen_at: { type: 'timestamp' as const, required: false } } };
+  it("refuses a time field other than the schema's event time (every layer windows on one clock)", () => {
+    const schema = { ...sensorEventSchema, fields: { ...sensorEventSchema.fields, seen_at: { type: 'timestamp' as const } } };
     expect(fieldOfError(() => validateViewSpec({ ...base, timeField: 'seen_at' }, schema))).toBe('view.timeField');
+    expect(validateViewSpec({ ...base, timeField: 'ts' }, schema).timeField).toBe('ts');
   });
 
   it('refuses duplicate view names in a list', () => {

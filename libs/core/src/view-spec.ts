@@ -20,7 +20,7 @@ export interface ViewSpec {
   /** Identifier used in URLs, file names and SQL: lower-case letters, digits, `_`. */
   readonly name: string;
   readonly description?: string;
-  /** Event-time field bucketed into windows; defaults to the schema's `timeField`. */
+  /** Event-time field bucketed into windows: the schema's `timeField` (the default; no other is accepted). */
   readonly timeField?: string;
   /** Window length: `5m`, `1h`, `1d`, ... (UTC, epoch aligned). */
   readonly window: string;
@@ -56,9 +56,10 @@ export function validateViewSpec(input: unknown, schema: EventSchema, path = 'vi
   if (typeof timeField !== 'string' || schema.fields[timeField]?.type !== 'timestamp') {
     fail('.timeField', `must name a timestamp field of schema ${schema.name}`);
   }
-  if (schema.fields[timeField as string]?.required === false) {
-    // An event without a time has no window: it could be counted by no layer.
-    fail('.timeField', `${timeField as string} is optional in schema ${schema.name}; a view's time field must be required`);
+  if (timeField !== schema.timeField) {
+    // Windows, the speed layer's lateness and retention, and the horizon's max event
+    // time all run on one event time; a view on another clock could not be kept exact.
+    fail('.timeField', `must be the schema's event-time field ${schema.timeField} (got ${timeField as string}); every layer windows on one event time`);
   }
   if (typeof spec.window !== 'string') fail('.window', 'must be a window length such as "5m", "1h" or "1d"');
   let windowMs = 0;
