@@ -88,16 +88,7 @@ export interface SpeedLayerOptions {
 }
 
 /** The rows that changed in one partition since its previous delta. */
-export interface SpeedPartitionDelta {
-  readonly topic: string;
-  readonly partition: number;
-  readonly epoch: string;
-  readonly seq: number;
-  readonly baseOffset: string;
-  readonly nextOffset: string;
-  readonly maxEventTime: number | null;
-  readonly watermark: number | null;
-  readonly updatedAt: number;
+export interface SpeedPartitionDelta extends Omit<SpeedPartitionView, 'views'> {
   /** True for the first delta of an epoch: `upserts` then holds every row and replaces all. */
   readonly reset: boolean;
   /** View name → rows created or changed (all rows when `reset`). */
