@@ -5,6 +5,7 @@
  * and the same reason wherever it shows up.
  */
 import { ConfigError, SchemaError } from './errors.js';
+import { rawText } from './records.js';
 import { canonicalTimestampMs, parseTimestamp } from './time.js';
 
 export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp';
@@ -179,8 +180,13 @@ function compileField(name: string, spec: FieldSpec): FieldCheck {
   }
 }
 
-const badTimestamp = (name: string, text: string, why: string): Rejected =>
-  reject('bad_timestamp', `${name} ${JSON.stringify(clip(text))}: ${why}`, name);
+/** Epoch ms of a timestamp field's text (canonical fast path first), or its rejection. */
+function timestampOf(name: string, text: string): number | Rejected {
+  const fast = canonicalTimestampMs(text);
+  if (!Number.isNaN(fast)) return fast;
+  const parsed = parseTimestamp(text);
+  return typeof parsed === 'string' ? reject('bad_timestamp', `${name} ${JSON.stringify(clip(text))}: ${parsed}`, name) : parsed;
+}
 
 /** One field's compiled check and what the validator needs to know about it. */
 interface CompiledField {
@@ -223,9 +229,9 @@ export function checkFieldValue(schema: EventSchema, fieldName: string, value: u
   if (value === undefined || value === null) return field.optional ? null : missingField(field.name).rejection;
   const checked = field.check(value);
   if (isRejection(checked)) return checked.rejection;
-  if (field.timestamp && Number.isNaN(canonicalTimestampMs(checked as string))) {
-    const parsed = parseTimestamp(checked as string);
-    if (typeof parsed === 'string') return badTimestamp(field.name, checked as string, parsed).rejection;
+  if (field.timestamp) {
+    const time = timestampOf(field.name, checked as string);
+    if (typeof time !== 'number') return time.rejection;
   }
   return null;
 }
@@ -256,18 +262,11 @@ export function compileSlowValidator(schema: EventSchema): CompiledValidator {
       const checked = field.check(value);
       if (isRejection(checked)) return checked;
       if (field.timestamp) {
-        const text = checked as string;
-        const fast = canonicalTimestampMs(text);
-        if (!Number.isNaN(fast)) {
-          if (!owned) event[field.name] = text; // already canonical: keep the string, no allocation
-          if (field.isTime) eventTime = fast;
-          continue;
-        }
-        const parsed = parseTimestamp(text);
-        if (typeof parsed === 'string') return badTimestamp(field.name, text, parsed);
+        const time = timestampOf(field.name, checked as string);
+        if (typeof time !== 'number') return time;
         // Canonical form on the way in, so the same instant is the same string in every layer.
-        event[field.name] = new Date(parsed).toISOString();
-        if (field.isTime) eventTime = parsed;
+        event[field.name] = new Date(time).toISOString();
+        if (field.isTime) eventTime = time;
         continue;
       }
       if (!owned) event[field.name] = checked;
@@ -386,13 +385,8 @@ function compiledValidator(schema: EventSchema): CompiledValidator {
  * throws: bad bytes come back as a `malformed_json` rejection.
  */
 export function parseEvent(schema: EventSchema, raw: string | Uint8Array | null | undefined): ValidationResult {
-  if (raw === null || raw === undefined) return reject('malformed_json', 'the message has no value');
-  const text =
-    typeof raw === 'string'
-      ? raw
-      : Buffer.isBuffer(raw)
-        ? raw.toString('utf8')
-        : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  const text = rawText(raw);
+  if (text === null) return reject('malformed_json', 'the message has no value');
   let decoded: unknown;
   try {
     decoded = JSON.parse(text);

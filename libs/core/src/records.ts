@@ -47,5 +47,7 @@ export const DEAD_LETTER_HEADERS = {
 /** Decodes message bytes for a dead letter without ever throwing. */
 export function rawText(value: Uint8Array | string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  if (typeof value === 'string') return value;
+  // Kafka hands out Buffers: decode them directly, other Uint8Arrays through a Buffer view.
+  return Buffer.isBuffer(value) ? value.toString('utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
 }

@@ -33,8 +33,9 @@ const monoidsOf = (spec: ResolvedViewSpec): AnyMonoid[] => spec.measures.map((m)
 /** Combines two rows with the same key. */
 export function combineRows(spec: ResolvedViewSpec, a: ViewRow, b: ViewRow): ViewRow {
   const parts: Record<string, MeasurePart> = {};
+  const monoids = monoidsOf(spec);
   spec.measures.forEach((m, i) => {
-    const monoid = monoidsOf(spec)[i]!;
+    const monoid = monoids[i]!;
     parts[m.name] = monoid.combine(a.parts[m.name] ?? monoid.empty(), b.parts[m.name] ?? monoid.empty());
   });
   return { windowStart: a.windowStart, dims: a.dims, parts };
