@@ -11,6 +11,7 @@ export const DAY_MS = UNIT_MS.d;
 const CUMULATIVE_DAYS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeapYear = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const daysInMonth = (year: number, month: number) => (month === 2 && isLeapYear(year) ? 29 : MONTH_DAYS[month - 1]!);
 
 /** A window length such as `30s`, `5m`, `1h`, `1d`. */
 export type Granularity = `${number}${keyof typeof UNIT_MS}`;
@@ -64,8 +65,7 @@ export function parseTimestamp(value: string): number | string {
   const [, y, mo, d, h, mi, s = '00', frac = '', zone] = m;
   const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
   if (month < 1 || month > 12) return `month ${mo} is out of range`;
-  const daysInMonth = month === 2 ? (isLeapYear(year) ? 29 : 28) : MONTH_DAYS[month - 1]!;
-  if (day < 1 || day > daysInMonth) return `day ${d} does not exist in ${y}-${mo}`;
+  if (day < 1 || day > daysInMonth(year, month)) return `day ${d} does not exist in ${y}-${mo}`;
   if (hour > 23 || minute > 59 || second > 59) return `time ${h}:${mi}:${s} is out of range`;
   let offsetMs = 0;
   if (zone !== 'Z') {
@@ -117,12 +117,10 @@ export function canonicalTimestampMs(text: string): number {
   if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
     return Number.NaN;
   }
-  const leap = isLeapYear(year);
-  const monthDays = month === 2 ? (leap ? 29 : 28) : MONTH_DAYS[month - 1]!;
-  if (day > monthDays) return Number.NaN;
+  if (day > daysInMonth(year, month)) return Number.NaN;
   // Days since 1970-01-01 (proleptic Gregorian), without Date.
   const y = year - 1;
   const daysBeforeYear = 365 * (year - 1970) + (Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400)) - 477;
-  const days = daysBeforeYear + CUMULATIVE_DAYS[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
+  const days = daysBeforeYear + CUMULATIVE_DAYS[month - 1]! + (month > 2 && isLeapYear(year) ? 1 : 0) + day - 1;
   return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms;
 }
