@@ -1,25 +1,26 @@
 /**
- * `new Date(ms).toISOString()`, faster. Formatting the timestamp was most of
- * the cost of generating an event; events come in time order, so the date part
- * is cached per UTC day and the time of day is assembled from lookup tables.
+ * Core's `formatTimestamp` (`new Date(ms).toISOString()`), faster. Formatting
+ * the timestamp was most of the cost of generating an event; events come in
+ * time order, so the date part is cached per UTC day and the time of day is
+ * assembled from lookup tables.
  */
-import { DAY_MS } from '@lambdaline/core';
+import { DAY_MS, utcDay, windowStartOf } from '@lambdaline/core';
 
 const pad = (width: number, count: number) => Array.from({ length: count }, (_, i) => String(i).padStart(width, '0'));
 const TWO = pad(2, 60);
 const THREE = pad(3, 1000);
 
-let cachedDay = Number.NaN;
+let cachedDayStart = Number.NaN;
 let cachedPrefix = '';
 
 /** Canonical ISO-8601 UTC (`2024-05-01T12:00:00.000Z`) of an integer epoch-ms time, years 0000..9999. */
 export function isoTime(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== cachedDay) {
-    cachedPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
-    cachedDay = day;
+  const dayStart = windowStartOf(ms, DAY_MS);
+  if (dayStart !== cachedDayStart) {
+    cachedPrefix = `${utcDay(dayStart)}T`;
+    cachedDayStart = dayStart;
   }
-  let rest = ms - day * DAY_MS;
+  let rest = ms - dayStart;
   const h = Math.floor(rest / 3_600_000);
   rest -= h * 3_600_000;
   const m = Math.floor(rest / 60_000);

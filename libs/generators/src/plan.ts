@@ -7,7 +7,7 @@
  * every event's day is known without generating it — the Parquet writer can
  * produce each day (and each file) on its own.
  */
-import { ConfigError, DAY_MS, utcDay } from '@lambdaline/core';
+import { ConfigError, DAY_MS, formatTimestamp, utcDay, windowStartOf } from '@lambdaline/core';
 import { MAX_INDEX } from './event-model.js';
 import { SALT, fieldHash } from './hash.js';
 import { checkCount, checkPositive, toEpochMs, type TimeInput } from './options.js';
@@ -75,7 +75,7 @@ export function planRange(options: TimeRangeOptions, startIndex: number): RangeP
   }
   if (!(fromMs < toMs)) {
     throw new ConfigError(
-      `to: must be after from (from ${new Date(fromMs).toISOString()}, to ${new Date(toMs).toISOString()})`,
+      `to: must be after from (from ${formatTimestamp(fromMs)}, to ${formatTimestamp(toMs)})`,
       from !== undefined && to !== undefined ? 'to' : 'days',
     );
   }
@@ -101,7 +101,7 @@ export function planRange(options: TimeRangeOptions, startIndex: number): RangeP
   const bigSpan = BigInt(span);
   let assigned = 0;
   for (let start = fromMs; start < toMs && assigned < total; ) {
-    const end = Math.min(toMs, (Math.floor(start / DAY_MS) + 1) * DAY_MS);
+    const end = Math.min(toMs, windowStartOf(start, DAY_MS) + DAY_MS);
     const upTo = Number((bigTotal * BigInt(end - fromMs)) / bigSpan);
     const count = upTo - assigned;
     if (count > MAX_EVENTS_PER_DAY) {
