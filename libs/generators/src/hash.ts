@@ -12,7 +12,7 @@
  * right next to it; tests read the Parquet rows back and compare them with the
  * JS generator, so the two cannot drift apart silently.
  */
-import { ConfigError } from '@lambdaline/core';
+import { assertParam } from '@lambdaline/core';
 
 export const TWO_POW_32 = 4_294_967_296;
 
@@ -84,9 +84,7 @@ export function normalizeSeed(seed: number | string | undefined, field = 'seed')
     }
     return h >>> 0;
   }
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new ConfigError(`${field}: must be an integer in 0..4294967295 or a string, got ${String(seed)}`, field);
-  }
+  assertParam(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff, field, `must be an integer in 0..4294967295 or a string, got ${String(seed)}`);
   return seed;
 }
 

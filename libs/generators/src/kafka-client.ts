@@ -2,7 +2,7 @@
  * Getting a kafkajs client and making sure the topic exists.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { ConfigError, LambdalineError } from '@lambdaline/core';
+import { LambdalineError, assertParam } from '@lambdaline/core';
 import { checkInt } from './options.js';
 
 export interface KafkaConnectOptions {
@@ -23,13 +23,13 @@ export function defaultBrokers(): string[] {
 
 function splitBrokers(value: string | readonly string[]): string[] {
   const list = (typeof value === 'string' ? value.split(',') : [...value]).map((b) => (typeof b === 'string' ? b.trim() : '')).filter(Boolean);
-  if (list.length === 0) throw new ConfigError('brokers: must name at least one broker (host:port)', 'brokers');
+  assertParam(list.length > 0, 'brokers', 'must name at least one broker (host:port)');
   return list;
 }
 
 export function kafkaClient(options: KafkaConnectOptions): Kafka {
   if (options.kafka !== undefined) {
-    if (options.brokers !== undefined) throw new ConfigError('brokers: give brokers or kafka, not both', 'brokers');
+    assertParam(options.brokers === undefined, 'brokers', 'give brokers or kafka, not both');
     return options.kafka;
   }
   const brokers = options.brokers === undefined ? defaultBrokers() : splitBrokers(options.brokers);
@@ -41,9 +41,7 @@ export function kafkaClient(options: KafkaConnectOptions): Kafka {
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
 export function checkTopic(topic: unknown, field = 'topic'): string {
-  if (typeof topic !== 'string' || !TOPIC.test(topic) || topic === '.' || topic === '..') {
-    throw new ConfigError(`${field}: must be a Kafka topic name (1..249 of letters, digits, . _ -), got ${JSON.stringify(topic)}`, field);
-  }
+  assertParam(typeof topic === 'string' && TOPIC.test(topic) && topic !== '.' && topic !== '..', field, `must be a Kafka topic name (1..249 of letters, digits, . _ -), got ${JSON.stringify(topic)}`);
   return topic;
 }
 

@@ -10,7 +10,7 @@
  * burst, never a lower long-run rate.
  */
 import { Observable, asyncScheduler, map, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError } from '@lambdaline/core';
+import { assertParam } from '@lambdaline/core';
 import { resolveEventModel, type EventOptions, type SensorEvent } from './event-model.js';
 import { makeMessage, resolveMessageModel, type GeneratedMessage, type MessageOptions } from './messages.js';
 import { checkCount, checkInt } from './options.js';
@@ -33,9 +33,7 @@ export const DEFAULT_RATE = 100;
 export const DEFAULT_CHUNK_SIZE = 1000;
 
 function checkRate(value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new ConfigError(`rate: must be a number of messages per second >= 0 (0 or Infinity = as fast as possible), got ${String(value)}`, 'rate');
-  }
+  assertParam(typeof value === 'number' && value >= 0, 'rate', `must be a number of messages per second >= 0 (0 or Infinity = as fast as possible), got ${String(value)}`);
   return value === 0 ? Number.POSITIVE_INFINITY : value;
 }
 
@@ -53,7 +51,7 @@ export function liveMessages(options: LiveStreamOptions = {}): Observable<Genera
   const count = checkCount(options.count ?? Number.POSITIVE_INFINITY, 'count', true);
   const chunkSize = checkInt(options.chunkSize ?? DEFAULT_CHUNK_SIZE, 'chunkSize', 1, 10_000_000);
   const scheduler = options.scheduler ?? asyncScheduler;
-  if (options.clock !== undefined && typeof options.clock !== 'function') throw new ConfigError('clock: must be a function returning epoch ms', 'clock');
+  assertParam(options.clock === undefined || typeof options.clock === 'function', 'clock', 'must be a function returning epoch ms');
   const clock = options.clock ?? (() => scheduler.now());
   const unlimited = rate === Number.POSITIVE_INFINITY;
 
@@ -93,9 +91,7 @@ export function liveMessages(options: LiveStreamOptions = {}): Observable<Genera
 /** A live stream of valid events only (no `malformedShare`). */
 export function liveEvents(options: Omit<LiveStreamOptions, 'malformedShare' | 'malformedKinds'> = {}): Observable<SensorEvent> {
   const share = (options as MessageOptions).malformedShare;
-  if (share !== undefined && share !== 0) {
-    throw new ConfigError('malformedShare: liveEvents emits valid events only; use liveMessages or liveRawMessages for malformed ones', 'malformedShare');
-  }
+  assertParam(share === undefined || share === 0, 'malformedShare', 'liveEvents emits valid events only; use liveMessages or liveRawMessages for malformed ones');
   return liveMessages(options).pipe(map((message) => message.event!));
 }
 

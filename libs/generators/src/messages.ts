@@ -4,7 +4,7 @@
  * time (out of order, or late). Each message says what core will make of it,
  * so a consumer's test can count dead letters exactly.
  */
-import { ConfigError } from '@lambdaline/core';
+import { assertParam } from '@lambdaline/core';
 import { makeEvent, type EventModel, type SensorEvent } from './event-model.js';
 import { generateEventsFrom, resolveRun, type GenerateEventsOptions } from './generate-events.js';
 import { SALT, TWO_POW_32, chance, fieldHash, indexHash } from './hash.js';
@@ -75,14 +75,8 @@ export const DEFAULT_LATE_BY_MS = 600_000;
 
 export function resolveMessageModel(options: MessageOptions): MessageModel {
   const kinds = options.malformedKinds ?? MALFORMED_KINDS;
-  if (!Array.isArray(kinds) || kinds.length === 0) {
-    throw new ConfigError(`malformedKinds: must list at least one of ${MALFORMED_KINDS.join(', ')}`, 'malformedKinds');
-  }
-  kinds.forEach((kind, i) => {
-    if (!MALFORMED_KINDS.includes(kind)) {
-      throw new ConfigError(`malformedKinds[${i}]: ${JSON.stringify(kind)} is not one of ${MALFORMED_KINDS.join(', ')}`, `malformedKinds[${i}]`);
-    }
-  });
+  assertParam(Array.isArray(kinds) && kinds.length > 0, 'malformedKinds', `must list at least one of ${MALFORMED_KINDS.join(', ')}`);
+  kinds.forEach((kind, i) => assertParam(MALFORMED_KINDS.includes(kind), `malformedKinds[${i}]`, `${JSON.stringify(kind)} is not one of ${MALFORMED_KINDS.join(', ')}`));
   return {
     malformedShare: checkShare(options.malformedShare ?? 0, 'malformedShare'),
     kinds: [...kinds],

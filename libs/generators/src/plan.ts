@@ -7,7 +7,7 @@
  * every event's day is known without generating it — the Parquet writer can
  * produce each day (and each file) on its own.
  */
-import { ConfigError, DAY_MS, formatTimestamp, utcDay, windowStartOf } from '@lambdaline/core';
+import { ConfigError, DAY_MS, assertParam, formatTimestamp, utcDay, windowStartOf } from '@lambdaline/core';
 import { MAX_INDEX } from './event-model.js';
 import { SALT, fieldHash } from './hash.js';
 import { checkCount, checkPositive, toEpochMs, type TimeInput } from './options.js';
@@ -57,9 +57,7 @@ export const MAX_EVENTS_PER_DAY = 100_000_000;
 
 export function planRange(options: TimeRangeOptions, startIndex: number): RangePlan {
   const { from, to, days } = options;
-  if (from !== undefined && to !== undefined && days !== undefined) {
-    throw new ConfigError('days: give at most two of from, to and days', 'days');
-  }
+  assertParam(from === undefined || to === undefined || days === undefined, 'days', 'give at most two of from, to and days');
   const spanOfDays = days === undefined ? DAY_MS : Math.round(checkPositive(days, 'days') * DAY_MS);
   let fromMs: number;
   let toMs: number;
@@ -82,18 +80,14 @@ export function planRange(options: TimeRangeOptions, startIndex: number): RangeP
   toEpochMs(fromMs, 'from');
   toEpochMs(toMs, 'to');
 
-  if (options.count !== undefined && options.eventsPerDay !== undefined) {
-    throw new ConfigError('count: give count or eventsPerDay, not both', 'count');
-  }
+  assertParam(options.count === undefined || options.eventsPerDay === undefined, 'count', 'give count or eventsPerDay, not both');
   const span = toMs - fromMs;
   const countField = options.count !== undefined ? 'count' : 'eventsPerDay';
   const total =
     options.count !== undefined
       ? checkCount(options.count, 'count', false)
       : Math.round(checkCount(options.eventsPerDay ?? DEFAULT_EVENTS_PER_DAY, 'eventsPerDay', false) * (span / DAY_MS));
-  if (startIndex + total - 1 > MAX_INDEX) {
-    throw new ConfigError(`${countField}: startIndex + number of events must not exceed 2^32 (event indices are 32-bit)`, countField);
-  }
+  assertParam(startIndex + total - 1 <= MAX_INDEX, countField, 'startIndex + number of events must not exceed 2^32 (event indices are 32-bit)');
 
   // Cumulative floor in BigInt: every split is exact and the days add up to `total`.
   const dayPlans: DayPlan[] = [];

@@ -9,7 +9,7 @@
  * a retried send never duplicates a message.
  */
 import { Partitioners, type CompressionTypes, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
-import { ConfigError, LambdalineError, type Subscribable } from '@lambdaline/core';
+import { LambdalineError, assertParam, type Subscribable } from '@lambdaline/core';
 import { batchSource, type BatchSource } from './batch-source.js';
 import type { SensorEvent } from './event-model.js';
 import { checkTopic, isRetriable, kafkaClient, type KafkaConnectOptions } from './kafka-client.js';
@@ -88,10 +88,10 @@ export async function produceToKafka(options: ProduceOptions): Promise<ProduceRe
   const started = performance.now();
   const topic = checkTopic(options?.topic);
   const source = options.source as unknown;
-  if (typeof source !== 'object' || source === null) throw new ConfigError('source: must be an Observable or an (async) iterable of messages', 'source');
+  assertParam(typeof source === 'object' && source !== null, 'source', 'must be an Observable or an (async) iterable of messages');
   const batchSize = checkInt(options.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize', 1, 1_000_000);
   const acks = options.acks ?? -1;
-  if (acks !== -1 && acks !== 1) throw new ConfigError('acks: must be -1 (all) or 1 (leader)', 'acks');
+  assertParam(acks === -1 || acks === 1, 'acks', 'must be -1 (all) or 1 (leader)');
 
   const kafka = kafkaClient(options);
   const partitionOf = partitionerFor(topic, await topicPartitions(kafka, topic));
@@ -163,7 +163,7 @@ async function topicPartitions(kafka: Kafka, topic: string): Promise<PartitionMe
   try {
     await admin.connect();
     const topics = await admin.listTopics();
-    if (!topics.includes(topic)) throw new ConfigError(`topic: ${topic} does not exist; create it first (ensureTopic)`, 'topic');
+    assertParam(topics.includes(topic), 'topic', `${topic} does not exist; create it first (ensureTopic)`);
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     return metadata.topics[0]!.partitions;
   } catch (error) {

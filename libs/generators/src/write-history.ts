@@ -8,7 +8,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ConfigError, LambdalineError } from '@lambdaline/core';
+import { ConfigError, LambdalineError, assertParam } from '@lambdaline/core';
 import { resolveRun, type EventPlan, type GenerateEventsOptions } from './generate-events.js';
 import { historyRowsSql, type TimestampColumn } from './history-sql.js';
 import { checkInt } from './options.js';
@@ -95,13 +95,13 @@ const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
  */
 export async function writeHistory(options: WriteHistoryOptions): Promise<HistoryResult> {
   const started = performance.now();
-  if (typeof options?.dir !== 'string' || options.dir === '') throw new ConfigError('dir: must be a directory path', 'dir');
+  assertParam(typeof options?.dir === 'string' && options.dir !== '', 'dir', 'must be a directory path');
   const { model, plan } = resolveRun(options);
   const rowsPerFile = checkInt(options.rowsPerFile ?? DEFAULT_ROWS_PER_FILE, 'rowsPerFile', 1, 100_000_000);
   const tsColumn = options.timestamp ?? 'timestamptz';
-  if (!TIMESTAMP_COLUMNS.includes(tsColumn)) throw new ConfigError(`timestamp: must be one of ${TIMESTAMP_COLUMNS.join(', ')}`, 'timestamp');
+  assertParam(TIMESTAMP_COLUMNS.includes(tsColumn), 'timestamp', `must be one of ${TIMESTAMP_COLUMNS.join(', ')}`);
   const compression = options.compression ?? 'snappy';
-  if (!COMPRESSIONS.includes(compression)) throw new ConfigError(`compression: must be one of ${COMPRESSIONS.join(', ')}`, 'compression');
+  assertParam(COMPRESSIONS.includes(compression), 'compression', `must be one of ${COMPRESSIONS.join(', ')}`);
   const threads = options.threads === undefined ? undefined : checkInt(options.threads, 'threads', 1, 1024);
   const dir = resolve(options.dir);
 
@@ -170,7 +170,7 @@ async function prepareDayDirs(dir: string, plan: EventPlan, overwrite: boolean):
     );
   }
   const rootStat = await stat(dir).catch(() => undefined);
-  if (rootStat && !rootStat.isDirectory()) throw new ConfigError(`dir: ${dir} exists and is not a directory`, 'dir');
+  assertParam(!rootStat || rootStat.isDirectory(), 'dir', `${dir} exists and is not a directory`);
   for (const [dayDir, parts] of existing) {
     await Promise.all(parts.map((name) => rm(join(dayDir, name), { force: true })));
   }
