@@ -104,7 +104,7 @@ export class MergedView {
     this.windowStarts = null;
     const keys = new Set<string>(batch.keys());
     for (const index of parts.values()) for (const key of index.keys()) keys.add(key);
-    const upserted: FinalRow[] = [];
+    const upserted: Entry[] = [];
     for (const key of keys) {
       const row = this.combine(key)!;
       const old = oldEntries.get(key);
@@ -114,12 +114,11 @@ export class MergedView {
       }
       const entry = this.makeEntry(key, row);
       this.insert(entry);
-      upserted.push(entry.final);
+      upserted.push(entry);
     }
-    const removed: FinalRow[] = [];
-    for (const [key, old] of oldEntries) if (!this.entries.has(key)) removed.push(this.keyOnly(old));
-    if (upserted.length > 0 || removed.length > 0) this.version++;
-    return { upserted: this.sortFinals(upserted), removed: this.sortFinals(removed) };
+    const removed: Entry[] = [];
+    for (const [key, old] of oldEntries) if (!this.entries.has(key)) removed.push(old);
+    return this.delta(upserted, removed);
   }
 
   /** Replaces partition components (null = remove one) and recombines only the keys they changed. */
@@ -141,15 +140,15 @@ export class MergedView {
   }
 
   private recombine(keys: Iterable<string>): MergedDelta {
-    const upserted: FinalRow[] = [];
-    const removed: FinalRow[] = [];
+    const upserted: Entry[] = [];
+    const removed: Entry[] = [];
     for (const key of keys) {
       const row = this.combine(key);
       const old = this.entries.get(key);
       if (row === null) {
         if (old) {
           this.remove(old);
-          removed.push(this.keyOnly(old));
+          removed.push(old);
         }
         continue;
       }
@@ -158,15 +157,23 @@ export class MergedView {
         old.row = row;
         old.final = Object.freeze(finalizeRow(this.spec, row));
         this.buckets.get(old.windowStart)!.json = null;
-        upserted.push(old.final);
+        upserted.push(old);
       } else {
         const entry = this.makeEntry(key, row);
         this.insert(entry);
-        upserted.push(entry.final);
+        upserted.push(entry);
       }
     }
+    return this.delta(upserted, removed);
+  }
+
+  /** Bumps the version when something changed; the rows in answer order (entries know their window and dimensions). */
+  private delta(upserted: Entry[], removed: Entry[]): MergedDelta {
     if (upserted.length > 0 || removed.length > 0) this.version++;
-    return { upserted: this.sortFinals(upserted), removed: this.sortFinals(removed) };
+    return {
+      upserted: upserted.sort(compareRows).map((e) => e.final),
+      removed: removed.sort(compareRows).map((e) => this.keyOnly(e)),
+    };
   }
 
   /** The merged row of a key over every component, or null when no component has it. */
@@ -242,13 +249,6 @@ export class MergedView {
       this.buckets.delete(entry.windowStart);
       this.windowStarts = null;
     }
-  }
-
-  private sortFinals(rows: FinalRow[]): FinalRow[] {
-    if (rows.length < 2) return rows;
-    const dims = this.spec.dimensions;
-    const asRow = (r: FinalRow) => ({ windowStart: Date.parse(r.window_start as string), dims: dims.map((d) => r[d] ?? null) });
-    return rows.map((r) => [asRow(r), r] as const).sort((a, b) => compareRows(a[0], b[0])).map(([, r]) => r);
   }
 
   private starts(): number[] {
