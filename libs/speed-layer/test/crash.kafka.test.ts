@@ -13,12 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_HEADERS, defaultDomain, resolveDomain, type Horizon, type SpeedPartitionView } from '@lambdaline/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sensorMessages, take } from './helpers/events.js';
-import { randomName, TestKafka } from './helpers/kafka.js';
-import { diffViews, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
+import { randomName, TestKafka, until } from './helpers/kafka.js';
+import { defaultRef, diffViews, HOUR, referenceHorizon, referencePartition } from './helpers/reference.js';
 
 const domain = resolveDomain(defaultDomain);
-const HOUR = 3_600_000;
-const ref: RefOptions = { schema: domain.schema, views: domain.views, allowedLatenessMs: HOUR, retentionMs: 48 * HOUR };
+const ref = defaultRef();
 const fixture = fileURLToPath(new URL('./fixtures/speed-child.ts', import.meta.url));
 
 const env = new TestKafka();
@@ -60,16 +59,6 @@ function spawnChild(topic: string, groupId: string, horizon: Horizon, out: strin
   });
   children.push(child);
   return child;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const latest = (all: Line[], pid: number) => {

@@ -5,30 +5,16 @@
  * from the horizon, still exact.
  */
 import { defaultDomain, resolveDomain, type SpeedChange } from '@lambdaline/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSpeedLayer, kafkaSource, type SpeedLayer } from '../src/index.js';
 import { sensorMessages, take } from './helpers/events.js';
-import { randomName, TestKafka } from './helpers/kafka.js';
-import { diffViews, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
+import { kafkaTestEnv, randomName, until } from './helpers/kafka.js';
+import { defaultRef, diffViews, referenceHorizon, referencePartition } from './helpers/reference.js';
 
 const domain = resolveDomain(defaultDomain);
-const HOUR = 3_600_000;
-const ref: RefOptions = { schema: domain.schema, views: domain.views, allowedLatenessMs: HOUR, retentionMs: 48 * HOUR };
+const ref = defaultRef();
 
-const env = new TestKafka();
-const layers: SpeedLayer[] = [];
-afterAll(async () => {
-  await Promise.all(layers.map((l) => l.stop()));
-  await env.cleanup();
-});
-
-async function until(what: string, probe: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { env, layers } = kafkaTestEnv();
 
 describe('rebalance with two instances', () => {
   it('the union of both instances\' views stays exact across a rebalance and a hand-over', async () => {

@@ -5,22 +5,16 @@
  * mid-stream keeps batch(prefix) + speed(rest) equal to the fold over all.
  */
 import { DEAD_LETTER_HEADERS, defaultDomain, mergeViewRows, resolveDomain } from '@lambdaline/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSpeedLayer, kafkaSource, type SpeedLayer } from '../src/index.js';
 import { sensorMessages, take } from './helpers/events.js';
-import { randomName, TestKafka } from './helpers/kafka.js';
-import { batchFold, diffViews, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
+import { kafkaTestEnv, randomName } from './helpers/kafka.js';
+import { batchFold, defaultRef, diffViews, HOUR, referenceHorizon, referencePartition } from './helpers/reference.js';
 
 const domain = resolveDomain(defaultDomain);
-const HOUR = 3_600_000;
-const ref: RefOptions = { schema: domain.schema, views: domain.views, allowedLatenessMs: HOUR, retentionMs: 48 * HOUR };
+const ref = defaultRef();
 
-const env = new TestKafka();
-const layers: SpeedLayer[] = [];
-afterAll(async () => {
-  await Promise.all(layers.map((l) => l.stop()));
-  await env.cleanup();
-});
+const { env, layers } = kafkaTestEnv();
 
 function start(topic: string, options: { horizon?: ReturnType<typeof referenceHorizon>; groupId?: string } = {}): SpeedLayer {
   const deadLetterTopic = env.track(`${topic}.dead-letters`);

@@ -15,16 +15,9 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSpeedLayer, InProcessLog, inProcessSource, type DeadLetterRecord, type SpeedLayer, type SpeedLayerError, type SpeedLayerOptions } from '../src/index.js';
 import { sensorMessages, T0, take } from './helpers/events.js';
-import { batchFold, diffViews, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
+import { batchFold, defaultRef as ref, diffViews, HOUR, referenceHorizon, referencePartition, type RefOptions } from './helpers/reference.js';
 
 const domain = resolveDomain(defaultDomain);
-const HOUR = 3_600_000;
-const ref = (o: { lateness?: number; retention?: number } = {}): RefOptions => ({
-  schema: domain.schema,
-  views: domain.views,
-  allowedLatenessMs: o.lateness ?? HOUR,
-  retentionMs: o.retention ?? 48 * HOUR,
-});
 
 const layers: SpeedLayer[] = [];
 afterEach(async () => {

@@ -1,7 +1,8 @@
-/** Real-broker helpers for `*.kafka.test.ts`: random names, topics, producing, reading back. */
+/** Real-broker helpers for `*.kafka.test.ts`: random names, topics, producing, reading back, waiting. */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { resolveBrokers } from '../../src/index.js';
+import { afterAll } from 'vitest';
+import { resolveBrokers, type SpeedLayer } from '../../src/index.js';
 
 export const brokers = resolveBrokers(process.env.KAFKA_BROKERS);
 
@@ -109,5 +110,30 @@ export class TestKafka {
       await this.admin.connect();
       this.connected = true;
     }
+  }
+}
+
+/**
+ * A test file's TestKafka and the speed layers it starts (push them onto `layers`): after all
+ * the file's tests the layers are stopped, then the topics deleted. Call at the top of the file.
+ */
+export function kafkaTestEnv(): { env: TestKafka; layers: SpeedLayer[] } {
+  const env = new TestKafka();
+  const layers: SpeedLayer[] = [];
+  afterAll(async () => {
+    await Promise.all(layers.map((l) => l.stop()));
+    await env.cleanup();
+  });
+  return { env, layers };
+}
+
+/** Polls `probe` until it returns something truthy, and returns that; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -4,10 +4,12 @@
  * following the rules of DEVELOPERS.md's horizon protocol literally.
  */
 import {
+  defaultDomain,
   diffViewRows,
   foldEvents,
   makeHorizon,
   parseEvent,
+  resolveDomain,
   type EventSchema,
   type Horizon,
   type LambdaEvent,
@@ -26,6 +28,17 @@ export interface RefOptions {
   readonly views: readonly ResolvedViewSpec[];
   readonly allowedLatenessMs: number;
   readonly retentionMs: number;
+}
+
+export const HOUR = 3_600_000;
+
+/**
+ * The reference options of a speed layer on core's default domain, with its
+ * allowedLateness and retention (defaults: the speed layer's, 1h and 2d).
+ */
+export function defaultRef(o: { lateness?: number; retention?: number } = {}): RefOptions {
+  const domain = resolveDomain(defaultDomain);
+  return { schema: domain.schema, views: domain.views, allowedLatenessMs: o.lateness ?? HOUR, retentionMs: o.retention ?? 48 * HOUR };
 }
 
 export interface RefPartition {
