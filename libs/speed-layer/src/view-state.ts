@@ -210,13 +210,6 @@ export class ViewState {
     return dropped;
   }
 
-  /** The earliest window start held, or null when empty. */
-  earliestWindow(): number | null {
-    let min: number | null = null;
-    for (const start of this.buckets.keys()) if (min === null || start < min) min = start;
-    return min;
-  }
-
   get hasPendingChanges(): boolean {
     return this.dirtyCells.length > 0 || this.removedKeys.length > 0;
   }
@@ -265,17 +258,6 @@ export class ViewState {
     }
     this.rowsCache = out;
     return out;
-  }
-
-  clear(): void {
-    this.buckets.clear();
-    this.sortedBuckets = [];
-    this.last = null;
-    this.prev = null;
-    this.dirtyCells = [];
-    this.removedKeys = [];
-    this.rowsCache = [];
-    this.cellCount = 0;
   }
 
   private newBucket(windowStart: number): Bucket {
