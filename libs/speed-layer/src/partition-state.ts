@@ -7,6 +7,11 @@ import type { ResolvedViewSpec, SpeedPartitionView, ViewRow } from '@lambdaline/
 import type { ReplayBuffer } from './replay-buffer.js';
 import { ViewState } from './view-state.js';
 
+/** The key of a topic-partition in the speed layer's per-partition maps. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}|${partition}`;
+}
+
 export class PartitionState {
   readonly key: string;
   seq = 0;
@@ -42,7 +47,7 @@ export class PartitionState {
     buffer: ReplayBuffer | null,
     now: number,
   ) {
-    this.key = `${topic}|${partition}`;
+    this.key = partitionKey(topic, partition);
     this.next = base;
     this.maxTime = seed ?? Number.NEGATIVE_INFINITY;
     this.views = specs.map((spec) => new ViewState(spec));

@@ -45,7 +45,7 @@ import {
 import { Observable, Subject } from 'rxjs';
 import { formatDuration, parseDuration, type Duration } from './duration.js';
 import { SpeedLayerError } from './errors.js';
-import { PartitionState } from './partition-state.js';
+import { partitionKey, PartitionState } from './partition-state.js';
 import { Projection, ReplayBuffer } from './replay-buffer.js';
 import type { DeadLetterRecord, DeadLetterSink, SourceBatch, SourceHandler, SpeedSource, TopicPartition } from './source.js';
 
@@ -328,7 +328,7 @@ export class SpeedLayer implements SpeedViewSource {
 
   partition(topic: string, partition: number): SpeedPartitionView | undefined {
     this.flush();
-    const state = this.partitionStates.get(`${topic}|${partition}`);
+    const state = this.partitionStates.get(partitionKey(topic, partition));
     return state && state.seq > 0 ? state.snapshot(this.allowedLatenessMs) : undefined;
   }
 
@@ -403,7 +403,7 @@ export class SpeedLayer implements SpeedViewSource {
   // ---------------------------------------------------------------- source events
 
   private onAssigned(assignment: readonly TopicPartition[]): void {
-    const wanted = new Set(assignment.map((tp) => `${tp.topic}|${tp.partition}`));
+    const wanted = new Set(assignment.map((tp) => partitionKey(tp.topic, tp.partition)));
     for (const [key, state] of this.partitionStates) {
       if (wanted.has(key)) continue;
       this.partitionStates.delete(key);
@@ -414,7 +414,7 @@ export class SpeedLayer implements SpeedViewSource {
     }
     const fresh: TopicPartition[] = [];
     for (const tp of assignment) {
-      const key = `${tp.topic}|${tp.partition}`;
+      const key = partitionKey(tp.topic, tp.partition);
       let state = this.partitionStates.get(key);
       if (state) {
         // Still ours: carry on from where we are (the new generation would start at the committed offset).
@@ -439,7 +439,7 @@ export class SpeedLayer implements SpeedViewSource {
       const loading = this.source.committed(topic, list).then(
         (committed) => {
           for (const p of list) {
-            const key = `${topic}|${p}`;
+            const key = partitionKey(topic, p);
             if (this.committedLoading.get(key) !== loading) continue;
             const offset = committed.get(p);
             const value = offset === null || offset === undefined ? 0 : Number(offset);
@@ -451,15 +451,15 @@ export class SpeedLayer implements SpeedViewSource {
         (error: unknown) => {
           // Unknown: deliver every dead letter again rather than risk losing one.
           this.report(error instanceof SpeedLayerError ? error : new SpeedLayerError('broker', `reading committed offsets: ${(error as Error).message}`, { retriable: true, cause: error }));
-          for (const p of list) if (this.committedLoading.get(`${topic}|${p}`) === loading) this.committedLoading.delete(`${topic}|${p}`);
+          for (const p of list) if (this.committedLoading.get(partitionKey(topic, p)) === loading) this.committedLoading.delete(partitionKey(topic, p));
         },
       );
-      for (const p of list) this.committedLoading.set(`${topic}|${p}`, loading);
+      for (const p of list) this.committedLoading.set(partitionKey(topic, p), loading);
     }
   }
 
   private async onBatch(batch: SourceBatch): Promise<void> {
-    const key = `${batch.topic}|${batch.partition}`;
+    const key = partitionKey(batch.topic, batch.partition);
     const loading = this.committedLoading.get(key);
     if (loading) await loading;
     const state = this.partitionStates.get(key);
@@ -692,7 +692,7 @@ export class SpeedLayer implements SpeedViewSource {
   private enqueueDeadLetters(records: DeadLetterRecord[]): void {
     for (const r of records) {
       this.deadLetterQueue.push(r);
-      const key = `${r.topic}|${r.partition}`;
+      const key = partitionKey(r.topic, r.partition);
       let offsets = this.undelivered.get(key);
       if (!offsets) {
         offsets = [];
@@ -734,7 +734,7 @@ export class SpeedLayer implements SpeedViewSource {
       }
       backoff = 100;
       this.deadLetterQueue.splice(0, chunk.length);
-      for (const r of chunk) this.undelivered.get(`${r.topic}|${r.partition}`)?.shift();
+      for (const r of chunk) this.undelivered.get(partitionKey(r.topic, r.partition))?.shift();
     }
   }
 
@@ -754,7 +754,7 @@ export class SpeedLayer implements SpeedViewSource {
       .commit(offsets)
       .then(() => {
         for (const o of offsets) {
-          const key = `${o.topic}|${o.partition}`;
+          const key = partitionKey(o.topic, o.partition);
           if (this.partitionStates.has(key)) this.committedOffsets.set(key, Number(o.offset));
         }
       })
