@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LambdalineError, type FinalRow } from '@lambdaline/core';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { UnknownViewError } from './errors.js';
-import { MergedView } from './merged-view.js';
+import { MergedView, sortFinalRows } from './merged-view.js';
 import { parseQueryParams, type RawParams } from './query.js';
 import type { ServingLayer, ViewChange } from './serving.js';
 
@@ -151,13 +151,15 @@ export function createServingServer(serving: ServingLayer, options: ServingServe
       next(change) {
         for (const row of change.removed) {
           if (!MergedView.matches(spec, query, row)) continue;
-          pendingRows.delete(identity(row));
-          pendingRemoved.set(identity(row), row);
+          const key = identity(row);
+          pendingRows.delete(key);
+          pendingRemoved.set(key, row);
         }
         for (const row of change.rows) {
           if (!MergedView.matches(spec, query, row)) continue;
-          pendingRemoved.delete(identity(row));
-          pendingRows.set(identity(row), row);
+          const key = identity(row);
+          pendingRemoved.delete(key);
+          pendingRows.set(key, row);
         }
         last = change;
       },
@@ -167,7 +169,7 @@ export function createServingServer(serving: ServingLayer, options: ServingServe
       if (!last) return;
       const change = last;
       last = null;
-      const rows = [...pendingRows.values()];
+      const rows = sortFinalRows(dims, [...pendingRows.values()]);
       const removed = [...pendingRemoved.values()];
       pendingRows.clear();
       pendingRemoved.clear();
@@ -176,7 +178,7 @@ export function createServingServer(serving: ServingLayer, options: ServingServe
         horizon: change.horizon,
         freshness: serving.freshness(),
         consistency: change.consistency,
-        rows: rows.length > 1 ? sortFinal(rows, dims) : rows,
+        rows,
         removed,
       });
     }, flushMs);
@@ -233,25 +235,6 @@ export function createServingServer(serving: ServingLayer, options: ServingServe
   }
 
   return app;
-}
-
-function sortFinal(rows: FinalRow[], dims: readonly string[]): FinalRow[] {
-  const cmp = (a: unknown, b: unknown) => {
-    if (a === b) return 0;
-    if (a === null) return -1;
-    if (b === null) return 1;
-    if (typeof a === 'number' && typeof b === 'number') return a - b;
-    return String(a) < String(b) ? -1 : 1;
-  };
-  return rows.sort((a, b) => {
-    const w = cmp(a.window_start, b.window_start);
-    if (w !== 0) return w;
-    for (const d of dims) {
-      const c = cmp(a[d] ?? null, b[d] ?? null);
-      if (c !== 0) return c;
-    }
-    return 0;
-  });
 }
 
 /** Creates the app and listens; `close()` stops it (not the serving layer). */

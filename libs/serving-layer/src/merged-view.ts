@@ -329,6 +329,14 @@ export class MergedView {
   }
 }
 
+/** Final rows (e.g. coalesced from several changes) in answer order: core `compareRows` on their window and dimensions. */
+export function sortFinalRows(dimensions: readonly string[], rows: readonly FinalRow[]): FinalRow[] {
+  return rows
+    .map((row) => ({ windowStart: Date.parse(row.window_start as string), dims: dimensions.map((d) => row[d] ?? null), row }))
+    .sort(compareRows)
+    .map((keyed) => keyed.row);
+}
+
 function lowerBound(sorted: readonly number[], value: number): number {
   let lo = 0, hi = sorted.length;
   while (lo < hi) {
