@@ -9,9 +9,10 @@
  *   layer-dependency      a lib's package.json lists such a package in dependencies,
  *                         peerDependencies, optionalDependencies or devDependencies.
  *   relative-escape       a relative import leaves the lib's folder (reaching into another
- *                         package or the repo). Only root-level `*.config.*` files (vitest,
- *                         tsup) and tests/benchmarks may import workspace-root files outside
- *                         libs/ and apps/ (../../vitest.shared, tools/testing/...).
+ *                         package or the repo). Only code that is never shipped (anything
+ *                         outside src/, such as configs and benchmarks, and tests) may import
+ *                         workspace-root files outside libs/ and apps/ (../../vitest.shared,
+ *                         tools/testing/...).
  *   undeclared-dependency a bare import in the lib's src/ (tests excluded) whose package is not
  *                         in its dependencies/peerDependencies/optionalDependencies. Node
  *                         builtins (`node:*`, and unprefixed ones) are fine.
@@ -162,8 +163,8 @@ export function checkBoundaries(root) {
     for (const file of walk(dir)) {
       files += 1;
       const source = fs.readFileSync(file, 'utf8');
-      const inSrc = isInside(file, srcDir);
-      const isRootConfig = path.dirname(file) === dir && /\.config\.[cm]?[jt]s$/.test(file);
+      // Shipped code: in src/ and not a test. Everything else (tests, benchmarks, configs) is never published.
+      const shipped = isInside(file, srcDir) && !isTestFile(file);
       for (const { specifier, line } of importsOf(source)) {
         const where = { file: rel(file), line };
 
@@ -173,7 +174,7 @@ export function checkBoundaries(root) {
           const targetPkg = owningPackage(root, target);
           // Configs and tests (never published) may use workspace-root helpers, e.g. ../../vitest.shared
           // or tools/testing; shipped code may not.
-          if ((isRootConfig || !(inSrc && !isTestFile(file))) && isInside(target, root) && targetPkg == null) continue;
+          if (!shipped && isInside(target, root) && targetPkg == null) continue;
           violations.push({
             ...where,
             rule: 'relative-escape',
@@ -184,7 +185,6 @@ export function checkBoundaries(root) {
         if (specifier.startsWith('#') || isBuiltin(specifier)) continue;
 
         const dep = packageNameOf(specifier);
-        const shipped = inSrc && !isTestFile(file);
         if (DEV_TOOLS.has(dep) && name !== CORE && !shipped && devDeclared.has(dep)) continue;
         if (dep.startsWith(SCOPE) && dep !== name && !allowed.has(dep)) {
           violations.push({
@@ -196,7 +196,7 @@ export function checkBoundaries(root) {
           });
           continue;
         }
-        if (inSrc && !isTestFile(file) && dep !== name && !declared.has(dep)) {
+        if (shipped && dep !== name && !declared.has(dep)) {
           violations.push({
             ...where,
             rule: 'undeclared-dependency',
