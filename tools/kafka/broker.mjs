@@ -154,12 +154,17 @@ function cmdlineOf(pid) {
   }
 }
 
+/** True when a process command line is the broker JVM of this data dir. */
+function isBrokerCommand(argv, settings) {
+  return argv.includes('kafka.Kafka') && argv.includes(settings.propsFile);
+}
+
 /** True when `pid` is the broker JVM of this data dir (guards against recycled pids). */
 function isOurBroker(pid, settings) {
   if (!isAlive(pid)) return false;
   const argv = cmdlineOf(pid);
   if (argv == null) return true; // no /proc: trust the pid file
-  return argv.includes('kafka.Kafka') && argv.includes(settings.propsFile);
+  return isBrokerCommand(argv, settings);
 }
 
 /** Broker JVMs started for this data dir, found through /proc (pid file lost or stale). */
@@ -174,7 +179,7 @@ function findBrokerPids(settings) {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = cmdlineOf(Number(entry));
-    if (argv && argv.includes('kafka.Kafka') && argv.includes(settings.propsFile)) pids.push(Number(entry));
+    if (argv && isBrokerCommand(argv, settings)) pids.push(Number(entry));
   }
   return pids;
 }
