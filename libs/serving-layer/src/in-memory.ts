@@ -14,6 +14,7 @@ import {
   type SpeedViewSource,
 } from '@lambdaline/core';
 import { Subject } from 'rxjs';
+import { tpKey } from './selection.js';
 
 export interface InMemoryBatchSource extends BatchSnapshotSource {
   /** Makes `snapshot` the latest and emits it. Versions must increase. */
@@ -47,18 +48,17 @@ export interface InMemorySpeedSource extends SpeedViewSource {
 
 export function inMemorySpeedSource(initial: readonly SpeedPartitionView[] = [], status: SpeedStatus | null = null): InMemorySpeedSource {
   const views = new Map<string, SpeedPartitionView>();
-  const key = (topic: string, partition: number) => `${topic}|${partition}`;
-  for (const view of initial) views.set(key(view.topic, view.partition), view);
+  for (const view of initial) views.set(tpKey(view.topic, view.partition), view);
   const changes = new Subject<SpeedChange>();
   const source: InMemorySpeedSource = {
     partitions: () => [...views.values()],
     changes,
     put(...updated) {
-      for (const view of updated) views.set(key(view.topic, view.partition), view);
+      for (const view of updated) views.set(tpKey(view.topic, view.partition), view);
       changes.next({ updated, removed: [] });
     },
     remove(topic, partition) {
-      if (!views.delete(key(topic, partition))) return;
+      if (!views.delete(tpKey(topic, partition))) return;
       changes.next({ updated: [], removed: [{ topic, partition }] });
     },
     setStatus(next) {

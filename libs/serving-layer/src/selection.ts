@@ -60,6 +60,10 @@ export interface PairSelection {
 
 export const tpKey = (topic: string, partition: number): string => `${topic}|${partition}`;
 
+/** Orders topic-partitions by topic, then partition (how partition lists are given out). */
+export const compareTopicPartitions = (a: { topic: string; partition: number }, b: { topic: string; partition: number }): number =>
+  a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
+
 /** Stands for "no batch yet": covers nothing, so speed views with baseOffset "0" fit it. */
 export const EMPTY_SNAPSHOT: BatchSnapshot = Object.freeze({
   version: 0,
@@ -126,6 +130,6 @@ export function selectPair(
       });
     }
   }
-  uses.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  uses.sort(compareTopicPartitions);
   return { snapshot, mode, partitions: uses };
 }

@@ -33,7 +33,7 @@ import { indexRows, MergedView, type MergedDelta, type RowIndex } from './merged
 import { createServingMetrics, type ServingMetrics, type ServingMetricsOptions } from './metrics.js';
 import { normalizeQuery, type NormalizedQuery, type QueryOptions } from './query.js';
 import { RateMeter } from './rate.js';
-import { EMPTY_SNAPSHOT, selectPair, tpKey, type PairMode, type PairSelection, type PartitionUseState } from './selection.js';
+import { compareTopicPartitions, EMPTY_SNAPSHOT, selectPair, tpKey, type PairMode, type PairSelection, type PartitionUseState } from './selection.js';
 
 /** Facts the runner knows about the batch layer beyond what a snapshot says. */
 export interface BatchStatusReport {
@@ -395,7 +395,7 @@ export class ServingLayer {
         updatedAt: view ? formatTimestamp(view.updatedAt) : null,
       };
     });
-    partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    partitions.sort(compareTopicPartitions);
     const deadLetters = speed?.deadLetters ?? {};
     return {
       now: formatTimestamp(now),

@@ -25,6 +25,7 @@ import {
 } from '@lambdaline/core';
 import { Kafka, logLevel, type Admin, type Batch, type Consumer } from 'kafkajs';
 import { Subject } from 'rxjs';
+import { compareTopicPartitions, tpKey } from './selection.js';
 
 export interface SpeedFeedSourceOptions {
   /** The compacted feed topic the speed layer publishes its views to. */
@@ -66,8 +67,6 @@ interface FeedPartition {
   /** Source partitions (tp keys) published from this feed partition. */
   published: Set<string>;
 }
-
-const tpKey = (topic: string, partition: number) => `${topic}|${partition}`;
 
 export function speedFeedSource(options: SpeedFeedSourceOptions): SpeedFeedSource {
   if (typeof options?.topic !== 'string' || options.topic === '') throw new ConfigError('topic: must name the speed feed topic', 'topic');
@@ -252,7 +251,7 @@ export function speedFeedSource(options: SpeedFeedSourceOptions): SpeedFeedSourc
           const lag = high === undefined ? null : Number(high > BigInt(v.nextOffset) ? high - BigInt(v.nextOffset) : 0n);
           return { topic: v.topic, partition: v.partition, nextOffset: v.nextOffset, highWatermark: high === undefined ? null : String(high), lag };
         })
-        .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+        .sort(compareTopicPartitions);
       const first = rateSamples[0];
       const last = rateSamples[rateSamples.length - 1];
       const seconds = first && last ? (last.at - first.at) / 1000 : 0;
