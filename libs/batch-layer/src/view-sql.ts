@@ -8,7 +8,7 @@
  * format, `{"w":<window start>,"d":[<dims>],"p":{<measure>:<part>}}`, ordered by
  * window then dimensions.
  */
-import { DAY_MS, type MeasureSpec, type ResolvedViewSpec } from '@lambdaline/core';
+import { DAY_MS, utcDay, windowStartOf, type MeasureSpec, type ResolvedViewSpec } from '@lambdaline/core';
 import type { ColumnLayout } from './columns.js';
 import { ident, lit, litList } from './sql.js';
 
@@ -124,10 +124,10 @@ export function affectedWindows(spec: ResolvedViewSpec, days: ReadonlySet<string
       keep: dayIndexes.length === 0 ? 'true' : `floor(w / ${DAY_MS})::BIGINT NOT IN (${dayIndexes.join(', ')})`,
     };
   }
-  const windows = [...new Set(dayStarts.map((t) => Math.floor(t / spec.windowMs) * spec.windowMs))].sort((a, b) => a - b);
+  const windows = [...new Set(dayStarts.map((t) => windowStartOf(t, spec.windowMs)))].sort((a, b) => a - b);
   const readDays = new Set<string>();
   for (const start of windows) {
-    for (let t = start; t < start + spec.windowMs; t += DAY_MS) readDays.add(new Date(t).toISOString().slice(0, 10));
+    for (let t = start; t < start + spec.windowMs; t += DAY_MS) readDays.add(utcDay(t));
   }
   return { readDays, keep: windows.length === 0 ? 'true' : `w NOT IN (${windows.join(', ')})` };
 }
