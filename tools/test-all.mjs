@@ -52,7 +52,10 @@ async function phase(name, fn) {
   return ok;
 }
 
-/** Runs a command with inherited stdin, streaming output and keeping a copy for parsing. */
+/** The child process running now, killed on SIGINT/SIGTERM. */
+let current = null;
+
+/** Runs a command (no stdin) in the repo root, streaming its output and keeping a copy for parsing. */
 function runStreaming(command, args, env) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,8 +76,6 @@ function runStreaming(command, args, env) {
     });
   });
 }
-
-let current = null;
 
 // ---------------------------------------------------------------------------------------
 
