@@ -79,7 +79,6 @@ export function aggregateSql(spec: ResolvedViewSpec, layout: ColumnLayout, files
   const groups = ['w', ...spec.dimensions.map((_, i) => dimAlias(i))];
   return `SELECT ${windowExpr(spec)} AS w${dims.map((d) => `, ${d}`).join('')}, ${partsExpr(spec, layout)} AS p
     FROM read_parquet(${litList(files)}, hive_partitioning = false)
-    WHERE ${ident(spec.timeField)} IS NOT NULL
     GROUP BY ${groups.join(', ')}`;
 }
 
