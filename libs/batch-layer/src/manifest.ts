@@ -214,18 +214,14 @@ export class Manifest {
       }));
       return makeHorizon(partitions, this.fileMaxEventTime);
     }
-    const ends = new Map<string, PartitionHorizon>();
+    // makeHorizon merges the ranges of a partition: the largest end, the largest event time.
+    const ranges: PartitionHorizon[] = [];
     let fileMax: number | null = null;
     for (const commit of this.commitList.slice(0, seq)) {
       for (const f of commit.files) fileMax = maxOf(fileMax, f.maxEventTime);
-      for (const r of commit.ranges) {
-        const key = tpKey(r.topic, r.partition);
-        const seen = ends.get(key);
-        const end = seen && BigInt(seen.endOffset) > BigInt(r.to) ? seen.endOffset : r.to;
-        ends.set(key, { topic: r.topic, partition: r.partition, endOffset: end, maxEventTime: maxOf(seen?.maxEventTime ?? null, r.maxEventTime) });
-      }
+      for (const r of commit.ranges) ranges.push({ topic: r.topic, partition: r.partition, endOffset: r.to, maxEventTime: r.maxEventTime });
     }
-    return makeHorizon(ends.values(), fileMax);
+    return makeHorizon(ranges, fileMax);
   }
 
   /** Partitions whose archived offsets have gaps below their end (diagnostics). */
