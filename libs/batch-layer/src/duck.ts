@@ -33,26 +33,21 @@ export class Duck {
 
   /** Runs `fn` with a fresh connection set to UTC, closing it afterwards. */
   async use<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
+    const connection = await this.connect();
     try {
-      try {
-        await connection.run(`SET TimeZone = 'UTC'`);
-      } catch {
-        // Without ICU there is no TimeZone setting; every timestamp here is UTC epoch-based anyway.
-      }
       return await fn(connection);
     } finally {
       connection.closeSync();
     }
   }
 
-  /** A connection the caller must close (`closeSync`), for results streamed across awaits. */
+  /** A connection set to UTC that the caller must close (`closeSync`), for results streamed across awaits. */
   async connect(): Promise<DuckDBConnection> {
     const connection = await this.instance.connect();
     try {
       await connection.run(`SET TimeZone = 'UTC'`);
     } catch {
-      // see use()
+      // Without ICU there is no TimeZone setting; every timestamp here is UTC epoch-based anyway.
     }
     return connection;
   }
