@@ -20,7 +20,7 @@ import { ChunkWriter } from './chunk-writer.js';
 import { tpKey } from './coverage.js';
 import { DatasetClosedError } from './errors.js';
 import { newId } from './fsutil.js';
-import type { Internals, ProgressListener } from './internals.js';
+import { Mutex, type Internals, type ProgressListener } from './internals.js';
 import type { ArchivedRange, ManifestCommit } from './manifest.js';
 
 export interface ArchiveOptions {
@@ -92,7 +92,8 @@ export class Archiver {
   private inflight: Map<string, PendingPartition> | null = null;
   private pendingRecords = 0;
   private pendingSince = 0;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Commits and drains, one at a time; `busy` while one runs. */
+  private readonly serial = new Mutex();
   private busy = false;
   private failure: unknown = null;
   private closed = false;
@@ -174,21 +175,18 @@ export class Archiver {
   }
 
   private async idle(): Promise<void> {
-    while (this.busy) await this.tail.catch(() => undefined);
+    while (this.busy) await this.serial.run(async () => undefined);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = async () => {
+    return this.serial.run(async () => {
       this.busy = true;
       try {
         return await fn();
       } finally {
         this.busy = false;
       }
-    };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    });
   }
 
   private take(record: SourceRecord): void {
