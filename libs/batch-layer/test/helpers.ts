@@ -6,6 +6,7 @@ import { afterEach, expect } from 'vitest';
 import {
   diffViewRows,
   foldEvents,
+  parseEvent,
   rowKey,
   validateEvent,
   validateViewSpecs,
@@ -93,18 +94,10 @@ export function tempDirsPerTest(prefix?: string): () => TempDir {
 export function validEvents(schema: EventSchema, inputs: readonly unknown[]): LambdaEvent[] {
   const out: LambdaEvent[] = [];
   for (const input of inputs) {
-    const r = validateEvent(schema, typeof input === 'string' ? safeParse(input) : input);
+    const r = typeof input === 'string' ? parseEvent(schema, input) : validateEvent(schema, input);
     if (r.ok) out.push(r.event);
   }
   return out;
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Asserts that every view of the snapshot equals core's plain fold over `events`. */
