@@ -45,9 +45,9 @@ const pick = <T>(items: readonly T[], h: number): T => items[h % items.length]!;
  * hash) chooses the variant.
  */
 export function corrupt(kind: MalformedKind, event: SensorEvent, v: number): Corruption {
-  const json = JSON.stringify(event);
   switch (kind) {
-    case 'malformed_json':
+    case 'malformed_json': {
+      const json = JSON.stringify(event);
       return {
         raw: pick(
           [
@@ -61,8 +61,11 @@ export function corrupt(kind: MalformedKind, event: SensorEvent, v: number): Cor
           v,
         )(),
       };
-    case 'not_an_object':
+    }
+    case 'not_an_object': {
+      const json = JSON.stringify(event);
       return { raw: pick([() => `[${json}]`, () => JSON.stringify(json), () => 'null', () => String(event.value2)], v)() };
+    }
     case 'missing_field': {
       const field = pick(FIELDS, v);
       // Absent or null: core treats both as missing for a required field.
