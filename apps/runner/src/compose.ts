@@ -6,9 +6,9 @@
 import { openMasterDataset, type MasterDataset } from '@lambdaline/batch-layer';
 import type { BatchSnapshotSource, SpeedViewSource } from '@lambdaline/core';
 import { createServingLayer, startServingServer, type StatusProvider } from '@lambdaline/serving-layer';
-import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher, type SpeedLayer, type SpeedLayerOptions } from '@lambdaline/speed-layer';
+import { createSpeedLayer, kafkaSource, publishSpeedFeed, type SpeedFeedPublisher, type SpeedLayer, type SpeedLayerOptions, type SpeedSource } from '@lambdaline/speed-layer';
 import type { Kafka } from 'kafkajs';
-import { KafkaArchiveFeed, type ArchiveFeed } from './archive-feed.js';
+import { ArchiveFeed } from './archive-feed.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { KafkaCommon, SpeedCommon } from './commands/common.js';
 import type { LoadedDomain } from './config.js';
@@ -31,15 +31,15 @@ export async function openDataset(dir: string, domain: LoadedDomain, log: Logger
 
 /**
  * The batch side of a process: a batch schedule over the dataset, fed by an
- * archive feed. Runs a first batch now (what the dataset already holds is
- * served from the start), then opens and starts the feed; every later batch
+ * archive feed reading `source`. Runs a first batch now (what the dataset already
+ * holds is served from the start), then starts the feed; every later batch
  * first commits what the feed's archiver holds, so it covers everything read.
  * On shutdown the schedule stops before the archive commits. The caller starts
  * the schedule's clock (`scheduler.start()`) once everything else is up.
  */
 export async function startBatchAndArchive(
   dataset: MasterDataset,
-  options: { readonly batchEvery: number; readonly openFeed: () => ArchiveFeed },
+  options: { readonly batchEvery: number; readonly source: SpeedSource },
   log: Logger,
   lifecycle: Lifecycle,
 ): Promise<BatchScheduler> {
@@ -47,7 +47,7 @@ export async function startBatchAndArchive(
   const scheduler = new BatchScheduler(dataset, log, { everyMs: options.batchEvery, beforeRun: async () => feed?.flush() });
   await scheduler.runNow(true);
   lifecycle.checkpoint();
-  const archive = options.openFeed();
+  const archive = new ArchiveFeed(dataset, options.source, log);
   feed = archive;
   lifecycle.onStop('committing the archive', () => archive.stop());
   lifecycle.onStop('stopping the batch schedule', () => scheduler.stop());
@@ -57,9 +57,15 @@ export async function startBatchAndArchive(
   return scheduler;
 }
 
-/** The archive feed from the events topic on Kafka (consumer group `<group>-archiver`). */
-export function kafkaArchiveFeed(dataset: MasterDataset, kafka: Kafka, options: KafkaCommon, log: Logger): ArchiveFeed {
-  return new KafkaArchiveFeed(dataset, log, { kafka, topic: options.topic, groupId: `${options.group}-archiver` });
+/** The archiver's reader of the events topic on Kafka (consumer group `<group>-archiver`, no dead letters: the archiver quarantines). */
+export function kafkaArchiveSource(kafka: Kafka, options: KafkaCommon): SpeedSource {
+  return kafkaSource({
+    kafka,
+    topic: options.topic,
+    groupId: `${options.group}-archiver`,
+    deadLetterTopic: null,
+    consumer: { ...CONSUMER_TIMEOUTS, maxWaitTimeInMs: 250 },
+  });
 }
 
 /** The speed layer over the events topic on Kafka (consumer group `<group>-speed`), starting from `from`. */

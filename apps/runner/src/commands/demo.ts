@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { liveMessages } from '@lambdaline/generators';
 import { InProcessLog, createSpeedLayer, inProcessSource } from '@lambdaline/speed-layer';
-import { InProcessArchiveFeed } from '../archive-feed.js';
 import { openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { UsageError, type ExitCode } from '../exit-codes.js';
@@ -72,7 +71,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
     const eventLog = new InProcessLog({ [TOPIC]: options.partitions });
     const scheduler = await startBatchAndArchive(
       dataset,
-      { batchEvery: options.batchEvery, openFeed: () => new InProcessArchiveFeed(dataset, log, eventLog, TOPIC) },
+      { batchEvery: options.batchEvery, source: inProcessSource(eventLog, { topic: TOPIC, groupId: 'lambdaline-archiver', maxBatchRecords: 5_000 }) },
       log,
       lifecycle,
     );

@@ -11,7 +11,7 @@ import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
 import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
-import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serve, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serve, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { describeError, type ExitCode } from '../exit-codes.js';
 import { HorizonFollower, readPublishedHorizon } from '../horizon-follower.js';
@@ -56,7 +56,7 @@ export async function batch(options: BatchOptions, log: Logger): Promise<ExitCod
     const { kafka } = await connectToEventsTopic(options, `${options.group}-batch`, log);
     lifecycle.checkpoint();
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
-    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, openFeed: () => kafkaArchiveFeed(dataset, kafka, options, log) }, log, lifecycle);
+    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, source: kafkaArchiveSource(kafka, options) }, log, lifecycle);
     scheduler.start();
     log.print(`lambdaline batch is archiving ${options.topic} into ${options.dataset} and publishing a snapshot every ${options.batchEvery / 1000} s to ${snapshotsDir(options.dataset)}`);
   });

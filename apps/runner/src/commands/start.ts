@@ -6,7 +6,7 @@
  * topic, for `serve` replicas in other processes.
  */
 import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
-import { createKafkaSpeedLayer, kafkaArchiveFeed, openDataset, serveInProcess, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serveInProcess, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
 import type { ExitCode } from '../exit-codes.js';
 import { connectToEventsTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -29,7 +29,7 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
 
     const dataset = await openDataset(options.dataset, options.domain, log, lifecycle);
     // What is already in the dataset (history, earlier archives) is served from the start.
-    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, openFeed: () => kafkaArchiveFeed(dataset, kafka, options, log) }, log, lifecycle);
+    const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, source: kafkaArchiveSource(kafka, options) }, log, lifecycle);
 
     const speed = createKafkaSpeedLayer(kafka, options, { batchSnapshots: dataset });
     watchSpeed(speed, log, lifecycle);
