@@ -127,8 +127,25 @@ export function serveInProcess(
   return serve({ ...options, batch: dataset, speed, status: { batch: () => scheduler.status(), speed: () => speed.status() } }, log, lifecycle);
 }
 
-/** Logs the speed layer's run-time errors; stops the process when its consumer died for good. */
-export function watchSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle): void {
+/**
+ * Starts a speed layer, logging its run-time errors and stopping the process
+ * when its consumer died for good. With `feed`, its views are also published to
+ * that compacted topic. On shutdown the layer stops first (its last changes go
+ * out as deltas), then the publisher (writes them).
+ */
+export async function startSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle, feed?: { readonly kafka: Kafka; readonly topic: string }): Promise<void> {
+  watchSpeed(speed, log, lifecycle);
+  let publisher: SpeedFeedPublisher | null = null;
+  lifecycle.onStop(feed ? 'stopping the speed layer and its feed publisher' : 'stopping the speed layer', async () => {
+    await speed.stop();
+    await publisher?.stop();
+  });
+  await speed.start();
+  lifecycle.checkpoint();
+  if (feed) publisher = await startFeedPublisher(speed, feed.kafka, feed.topic, log);
+}
+
+function watchSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle): void {
   speed.errors.subscribe({
     next: (error) => {
       if (error.code === 'consumer_failed' && !error.retriable) lifecycle.fail('speed', error);
@@ -143,7 +160,7 @@ export function watchSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle)
  * logs its delivery errors: a feed that silently stops would leave `serve`
  * replicas answering from stale views.
  */
-export async function startFeedPublisher(speed: SpeedLayer, kafka: Kafka, topic: string, log: Logger): Promise<SpeedFeedPublisher> {
+async function startFeedPublisher(speed: SpeedLayer, kafka: Kafka, topic: string, log: Logger): Promise<SpeedFeedPublisher> {
   await ensureFeedTopic(kafka, topic, log);
   // The publisher seeds the feed with every partition the layer holds when it starts.
   const publisher = await publishSpeedFeed(speed, { kafka, topic });

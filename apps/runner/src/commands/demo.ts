@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { liveMessages } from '@lambdaline/generators';
 import { InProcessLog, createSpeedLayer, inProcessSource } from '@lambdaline/speed-layer';
-import { openDataset, serveInProcess, startBatchAndArchive, watchSpeed } from '../compose.js';
+import { openDataset, serveInProcess, startBatchAndArchive, startSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { UsageError, type ExitCode } from '../exit-codes.js';
 import { generateAndIngestHistory } from '../history.js';
@@ -82,10 +82,7 @@ export async function demo(options: DemoOptions, log: Logger): Promise<ExitCode>
       batchSnapshots: dataset,
       allowedLateness: options.allowedLateness,
     });
-    watchSpeed(speed, log, lifecycle);
-    lifecycle.onStop('stopping the speed layer', () => speed.stop());
-    await speed.start();
-    lifecycle.checkpoint();
+    await startSpeed(speed, log, lifecycle);
 
     const url = await serveInProcess({ dataset, scheduler, speed }, { domain: options.domain, host: options.host, port: options.port, title: 'lambdaline demo' }, log, lifecycle);
 

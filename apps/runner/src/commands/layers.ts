@@ -9,9 +9,8 @@
  */
 import { openMasterDataset, snapshotsDir } from '@lambdaline/batch-layer';
 import { ConfigError } from '@lambdaline/core';
-import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
 import { snapshotDirectorySource, speedFeedSource } from '@lambdaline/serving-layer';
-import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serve, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serve, startBatchAndArchive, startSpeed } from '../compose.js';
 import type { LoadedDomain } from '../config.js';
 import { describeError, type ExitCode } from '../exit-codes.js';
 import { HorizonFollower, readPublishedHorizon } from '../horizon-follower.js';
@@ -80,16 +79,7 @@ export async function speed(options: SpeedOptions, log: Logger): Promise<ExitCod
     const initial = await readPublishedHorizon(dir);
     log.info('speed', initial ? `starting from the horizon of batch snapshot v${initial.version}` : `no batch snapshot in ${dir} yet: starting from offset 0`);
     const layer = createKafkaSpeedLayer(kafka, options, initial ? { horizon: initial.horizon } : {});
-    watchSpeed(layer, log, lifecycle);
-    let publisher: SpeedFeedPublisher | null = null;
-    // The layer first (its last changes go out as deltas), then the publisher (writes them).
-    lifecycle.onStop('stopping the speed layer and its feed publisher', async () => {
-      await layer.stop();
-      await publisher?.stop();
-    });
-    await layer.start();
-    lifecycle.checkpoint();
-    publisher = await startFeedPublisher(layer, kafka, options.feedTopic, log);
+    await startSpeed(layer, log, lifecycle, { kafka, topic: options.feedTopic });
     const follower = new HorizonFollower(dir, options.pollMs, log, initial, (published) => layer.setHorizon(published.horizon));
     follower.start();
     lifecycle.onStop('stopping the snapshot follower', () => follower.stop());

@@ -5,8 +5,7 @@
  * With `--feed-topic` the speed views are also published to that compacted
  * topic, for `serve` replicas in other processes.
  */
-import type { SpeedFeedPublisher } from '@lambdaline/speed-layer';
-import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serveInProcess, startBatchAndArchive, startFeedPublisher, watchSpeed } from '../compose.js';
+import { createKafkaSpeedLayer, kafkaArchiveSource, openDataset, serveInProcess, startBatchAndArchive, startSpeed } from '../compose.js';
 import type { ExitCode } from '../exit-codes.js';
 import { connectToEventsTopic } from '../kafka.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -32,19 +31,8 @@ export async function start(options: StartOptions, log: Logger): Promise<ExitCod
     const scheduler = await startBatchAndArchive(dataset, { batchEvery: options.batchEvery, source: kafkaArchiveSource(kafka, options) }, log, lifecycle);
 
     const speed = createKafkaSpeedLayer(kafka, options, { batchSnapshots: dataset });
-    watchSpeed(speed, log, lifecycle);
-    let publisher: SpeedFeedPublisher | null = null;
-    lifecycle.onStop('stopping the speed layer', async () => {
-      await speed.stop();
-      await publisher?.stop();
-    });
-    await speed.start();
-    lifecycle.checkpoint();
-
-    if (options.feedTopic !== undefined) {
-      publisher = await startFeedPublisher(speed, kafka, options.feedTopic, log);
-      log.info('speed', `publishing the speed views to ${options.feedTopic}`);
-    }
+    await startSpeed(speed, log, lifecycle, options.feedTopic === undefined ? undefined : { kafka, topic: options.feedTopic });
+    if (options.feedTopic !== undefined) log.info('speed', `publishing the speed views to ${options.feedTopic}`);
 
     const url = await serveInProcess({ dataset, scheduler, speed }, { domain: options.domain, host: options.host, port: options.port, title: `lambdaline · ${options.topic}` }, log, lifecycle);
     scheduler.start();
