@@ -162,8 +162,8 @@ function watchSpeed(speed: SpeedLayer, log: Logger, lifecycle: Lifecycle): void 
  */
 async function startFeedPublisher(speed: SpeedLayer, kafka: Kafka, topic: string, log: Logger): Promise<SpeedFeedPublisher> {
   await ensureFeedTopic(kafka, topic, log);
-  // The publisher seeds the feed with every partition the layer holds when it starts.
-  const publisher = await publishSpeedFeed(speed, { kafka, topic });
+  // The topic exists now: the publisher does not create it again. It seeds the feed with every partition the layer holds when it starts.
+  const publisher = await publishSpeedFeed(speed, { kafka, topic, createTopic: false });
   publisher.errors.subscribe({ next: (error) => log.warn('speed', `feed ${topic}: ${error.message}`) });
   return publisher;
 }

@@ -80,7 +80,7 @@ export async function connectToEventsTopic(
   return { kafka, partitions };
 }
 
-/** Creates the compacted speed-feed topic unless it exists (the publisher would too; the reader needs it first). */
+/** Creates the compacted speed-feed topic unless it exists (the feed reader needs it first; the publisher is told not to create it again). */
 export async function ensureFeedTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {
   const result = await ensureTopic({ kafka, topic, partitions: 1, configs: { 'cleanup.policy': 'compact' } });
   if (result.created) log.info('kafka', `created compacted feed topic ${topic}`);
