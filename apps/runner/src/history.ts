@@ -50,18 +50,16 @@ export async function generateAndIngestHistory(dataset: MasterDataset, options: 
     const total = written.files.reduce((sum, f) => sum + f.rows, 0);
     const ingesting = log.progress('history', 'ingesting into the master dataset', total, 'events');
     const doneByFile = new Map<string, number>();
-    let finished = 0;
     const ingestStarted = Date.now();
     const report = await dataset.ingestFiles(
       written.files.map((f) => f.path),
       {
         onProgress: (p) => {
           if (p.unit === 'rows') doneByFile.set(p.step, p.done);
-          ingesting.update(finished + [...doneByFile.values()].reduce((a, b) => a + b, 0));
+          ingesting.update([...doneByFile.values()].reduce((a, b) => a + b, 0));
         },
       },
     );
-    finished = report.records;
     ingesting.update(total);
     ingesting.stop(
       `ingested ${formatCount(report.accepted)} events (${formatCount(report.quarantined)} quarantined, ${report.skipped} files already there) in ${formatMs(Date.now() - ingestStarted)}`,
