@@ -48,6 +48,7 @@ export const DEAD_LETTER_HEADERS = {
 export function rawText(value: Uint8Array | string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
-  // Kafka hands out Buffers: decode them directly, other Uint8Arrays through a Buffer view.
-  return Buffer.isBuffer(value) ? value.toString('utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  // Kafka hands out Buffers: decode them directly (`toString()` without an encoding is UTF-8 and
+  // skips the encoding lookup), other Uint8Arrays through a Buffer view.
+  return Buffer.isBuffer(value) ? value.toString() : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
 }

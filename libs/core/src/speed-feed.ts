@@ -59,9 +59,11 @@ export function encodeSpeedFeedRow(
   row: ViewRow,
   epoch: string,
   seq: number,
+  /** The row's `rowKey`, when the caller already has it (it costs a JSON.stringify of the dims). */
+  key: string = rowKey(row.windowStart, row.dims),
 ): SpeedFeedMessage {
   return {
-    key: `row|${view}|${topic}|${partition}|${rowKey(row.windowStart, row.dims)}`,
+    key: `row|${view}|${topic}|${partition}|${key}`,
     value: JSON.stringify({ e: epoch, s: seq, w: row.windowStart, d: row.dims, p: row.parts }),
   };
 }

@@ -105,7 +105,7 @@ export class SpeedFeedEncoder {
             for (const k of keys) if (!kept?.has(k)) messages.push(encodeSpeedFeedTombstone(view, p.topic, p.partition, k));
           }
         }
-        for (const [view, rows] of p.rows) for (const row of rows.values()) if (row) messages.push(encodeSpeedFeedRow(view, p.topic, p.partition, row, epoch, seq));
+        for (const [view, rows] of p.rows) for (const [k, row] of rows) if (row) messages.push(encodeSpeedFeedRow(view, p.topic, p.partition, row, epoch, seq, k));
         this.published.set(key, now);
       } else {
         let held = this.published.get(key);
@@ -121,7 +121,7 @@ export class SpeedFeedEncoder {
           }
           for (const [k, row] of rows) {
             if (row) {
-              messages.push(encodeSpeedFeedRow(view, p.topic, p.partition, row, epoch, seq));
+              messages.push(encodeSpeedFeedRow(view, p.topic, p.partition, row, epoch, seq, k));
               keys.add(k);
             } else if (keys.delete(k)) {
               messages.push(encodeSpeedFeedTombstone(view, p.topic, p.partition, k));

@@ -525,10 +525,7 @@ export class SpeedLayer implements SpeedViewSource {
       const offset = consecutive ? first + i : Number(message.offset);
       if (offset < next) continue;
       next = offset + 1;
-      const value = message.value;
-      // Decoding a Buffer here is cheaper than parseEvent's Uint8Array path; the same UTF-8 text
-      // (`toString()` without arguments is Buffer's fast path, `utf8Slice` without the encoding lookup).
-      const result = parseEvent(schema, value !== null && typeof value !== 'string' && Buffer.isBuffer(value) ? value.toString() : value);
+      const result = parseEvent(schema, message.value);
       if (!result.ok) {
         const r = result.rejection;
         if (offset >= deadLetterFrom) {
