@@ -77,11 +77,13 @@ describe('kill -9 and restart', () => {
     const h0 = referenceHorizon(topic, await env.readAll(topic), [300, 0, 700], domain.schema);
     const out = join(dir, 'views.ndjson');
 
-    // First life: produce steadily while it consumes, then SIGKILL it mid-stream.
+    // First life: produce steadily while it consumes, then SIGKILL it mid-stream. Production
+    // goes on until the kill (bounded), so a slow child start cannot let it finish first.
     const first = spawnChild(topic, groupId, h0, out);
     let produced = false;
+    let killed = false;
     const producing = (async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 60 || (!killed && i < 1200); i++) {
         await env.produce(topic, take(gen, 100), 3);
         await new Promise((r) => setTimeout(r, 30));
       }
@@ -92,6 +94,7 @@ describe('kill -9 and restart', () => {
       return views.size === 3 && [...views.values()].every((v) => Number(v.nextOffset) > 1200);
     });
     first.kill('SIGKILL');
+    killed = true;
     expect(produced, 'killed while events were still being produced').toBe(false);
     await new Promise((r) => first.once('exit', r));
 
