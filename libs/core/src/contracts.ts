@@ -50,6 +50,8 @@ export interface BatchSnapshotSource {
   latest(): BatchSnapshot | null;
   /** Emits each newly published snapshot. */
   readonly snapshots: Subscribable<BatchSnapshot>;
+  /** Why the last attempt to read a snapshot failed, for sources that read (files); null when fine. */
+  lastError?(): Error | null;
 }
 
 /**

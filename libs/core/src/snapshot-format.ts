@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { BatchRunInfo, BatchSnapshot } from './contracts.js';
 import { FormatError } from './errors.js';
 import { decodeHorizon, type Horizon } from './horizon.js';
-import type { ViewRow } from './view-rows.js';
+import { sortRows, type ViewRow } from './view-rows.js';
 
 export const SNAPSHOT_FORMAT = 'lambdaline.snapshot/1';
 export const SNAPSHOT_POINTER_FILE = 'CURRENT';
@@ -72,7 +72,9 @@ export async function readSnapshotDir(versionDir: string): Promise<BatchSnapshot
     const text = await readFile(join(versionDir, view.file), 'utf8');
     const rows = text.split('\n').filter((line) => line !== '').map((line, i) => decodeViewRowLine(line, `${view.file}:${i + 1}`));
     if (rows.length !== view.rows) throw new FormatError(`${view.file}: holds ${rows.length} rows, snapshot.json says ${view.rows}`);
-    views[view.name] = rows;
+    // The writer (DuckDB) orders strings by UTF-8 bytes, core by UTF-16 code units: they differ only
+    // for rare mixes of characters, and sorting already-sorted rows is linear.
+    views[view.name] = sortRows(rows);
   }
   const snapshot: BatchSnapshot = {
     version: meta.version,

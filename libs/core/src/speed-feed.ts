@@ -98,6 +98,8 @@ interface StagedRow {
 interface PartitionState {
   mark: SpeedFeedMark | null;
   rows: Map<string, Map<string, ViewRow>>;
+  /** View name → its sorted rows, kept until one of its rows changes (so unchanged views keep their array). */
+  sorted: Map<string, ViewRow[]>;
   /** Epoch → rows waiting for their mark. */
   staged: Map<string, StagedRow[]>;
   /** Epoch of the last message seen, to place tombstones (which carry no epoch). */
@@ -136,7 +138,7 @@ export class SpeedFeedReader {
     const id = speedFeedPartitionKey(topic, partition);
     let state = this.partitions.get(id);
     if (!state) {
-      state = { mark: null, rows: new Map(), staged: new Map(), lastEpoch: null, lastSeq: 0 };
+      state = { mark: null, rows: new Map(), sorted: new Map(), staged: new Map(), lastEpoch: null, lastSeq: 0 };
       this.partitions.set(id, state);
     }
     return state;
@@ -196,7 +198,10 @@ export class SpeedFeedReader {
       state.staged.delete(mark.epoch); // a superseded owner's late flush: never committed
       return null;
     }
-    if (state.mark === null || state.mark.epoch !== mark.epoch) state.rows = new Map();
+    if (state.mark === null || state.mark.epoch !== mark.epoch) {
+      state.rows = new Map();
+      state.sorted = new Map();
+    }
     const staged = state.staged.get(mark.epoch) ?? [];
     const later: StagedRow[] = [];
     for (const entry of staged) {
@@ -211,6 +216,7 @@ export class SpeedFeedReader {
       }
       if (entry.row === null) view.delete(entry.key);
       else view.set(entry.key, entry.row);
+      state.sorted.delete(entry.view);
     }
     // Rows of other epochs can never be committed any more: a mark of this epoch superseded them.
     state.staged = new Map(later.length > 0 ? [[mark.epoch, later]] : []);
@@ -222,7 +228,14 @@ export class SpeedFeedReader {
 
   private toView(state: PartitionState, mark: SpeedFeedMark): SpeedPartitionView {
     const views: Record<string, ViewRow[]> = {};
-    for (const [name, rows] of state.rows) views[name] = sortRows([...rows.values()]);
+    for (const [name, rows] of state.rows) {
+      let sorted = state.sorted.get(name);
+      if (!sorted) {
+        sorted = sortRows([...rows.values()]);
+        state.sorted.set(name, sorted);
+      }
+      views[name] = sorted;
+    }
     return {
       topic: mark.topic,
       partition: mark.partition,

@@ -600,8 +600,7 @@ export class ServingLayer {
 
 /** Sources that can fail to read (like `snapshotDirectorySource`) say so through `lastError()`. */
 function batchSourceError(source: BatchSnapshotSource | undefined): string | null {
-  const lastError = (source as { lastError?: () => Error | null } | undefined)?.lastError;
-  return typeof lastError === 'function' ? (lastError.call(source)?.message ?? null) : null;
+  return source?.lastError?.()?.message ?? null;
 }
 
 function sumLag(partitions: readonly PartitionLag[]): number | null {
