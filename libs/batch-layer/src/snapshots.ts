@@ -18,11 +18,10 @@ import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_META_FILE,
   SNAPSHOT_POINTER_FILE,
-  decodeHorizon,
-  decodeViewRowLine,
+  decodeViewRows,
+  readSnapshotMeta,
   readSnapshotPointer,
   snapshotDirName,
-  sortRows,
   type BatchRunInfo,
   type BatchSnapshot,
   type Horizon,
@@ -54,22 +53,8 @@ const VERSION_DIR = /^v(\d{12})$/;
 export type RowLoading = 'eager' | 'lazy';
 
 function readViewFile(dir: string, view: { name: string; rows: number; file: string }): ViewRow[] {
-  const path = join(dir, view.file);
-  const text = readFileSync(path, 'utf8');
-  const rows: ViewRow[] = [];
-  let start = 0;
-  let line = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    line++;
-    if (end > start) rows.push(decodeViewRowLine(text.slice(start, end), `${view.file}:${line}`));
-    start = end + 1;
-  }
-  if (rows.length !== view.rows) throw new FormatError(`${path}: holds ${rows.length} rows, snapshot.json says ${view.rows}`);
-  // DuckDB orders strings by bytes; core orders by UTF-16 code units. Re-sorting is
-  // linear on already-sorted input and makes the order exactly core's.
-  return sortRows(rows);
+  // Synchronous: rows are loaded lazily, on first access to a snapshot's views.
+  return decodeViewRows(readFileSync(join(dir, view.file), 'utf8'), view.file, view.rows);
 }
 
 /**
@@ -124,10 +109,7 @@ export class SnapshotHandle {
 }
 
 export async function readVersion(dir: string): Promise<PublishedVersion> {
-  const metaPath = join(dir, SNAPSHOT_META_FILE);
-  const raw = JSON.parse(await readFile(metaPath, 'utf8')) as SnapshotMeta;
-  if (raw.format !== SNAPSHOT_FORMAT) throw new FormatError(`${metaPath}: format ${String(raw.format)} is not ${SNAPSHOT_FORMAT}`);
-  const meta: SnapshotMeta = { ...raw, horizon: decodeHorizon(raw.horizon, `${metaPath}: horizon`) };
+  const meta = await readSnapshotMeta(dir);
   let state: BatchState | null = null;
   try {
     const parsed = JSON.parse(await readFile(join(dir, BATCH_STATE_FILE), 'utf8')) as BatchState;

@@ -121,6 +121,8 @@ export {
   encodeViewRowLine,
   decodeViewRowLine,
   readSnapshotPointer,
+  readSnapshotMeta,
+  decodeViewRows,
   readSnapshotDir,
   readCurrentSnapshot,
   type SnapshotMeta,

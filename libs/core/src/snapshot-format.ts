@@ -62,26 +62,43 @@ export async function readSnapshotPointer(dir: string): Promise<string | null> {
   }
 }
 
-/** Reads one published version directory completely. */
-export async function readSnapshotDir(versionDir: string): Promise<BatchSnapshot> {
+/** Reads and checks a version directory's snapshot.json (format, horizon). */
+export async function readSnapshotMeta(versionDir: string): Promise<SnapshotMeta> {
   const metaPath = join(versionDir, SNAPSHOT_META_FILE);
   const meta = JSON.parse(await readFile(metaPath, 'utf8')) as SnapshotMeta;
   if (meta.format !== SNAPSHOT_FORMAT) throw new FormatError(`${metaPath}: format ${String(meta.format)} is not ${SNAPSHOT_FORMAT}`);
+  return { ...meta, horizon: decodeHorizon(meta.horizon, `${metaPath}: horizon`) };
+}
+
+/**
+ * Decodes a view file's text (one row per line) and checks it holds the rows
+ * snapshot.json announced. Rows come back in core's order: the writer (DuckDB)
+ * orders strings by UTF-8 bytes, core by UTF-16 code units; they differ only for
+ * rare mixes of characters, and sorting already-sorted rows is linear.
+ */
+export function decodeViewRows(text: string, file: string, expectedRows: number): ViewRow[] {
+  const rows: ViewRow[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    line++;
+    if (end > start) rows.push(decodeViewRowLine(text.slice(start, end), `${file}:${line}`));
+    start = end + 1;
+  }
+  if (rows.length !== expectedRows) throw new FormatError(`${file}: holds ${rows.length} rows, snapshot.json says ${expectedRows}`);
+  return sortRows(rows);
+}
+
+/** Reads one published version directory completely. */
+export async function readSnapshotDir(versionDir: string): Promise<BatchSnapshot> {
+  const meta = await readSnapshotMeta(versionDir);
   const views: Record<string, ViewRow[]> = {};
   for (const view of meta.views) {
-    const text = await readFile(join(versionDir, view.file), 'utf8');
-    const rows = text.split('\n').filter((line) => line !== '').map((line, i) => decodeViewRowLine(line, `${view.file}:${i + 1}`));
-    if (rows.length !== view.rows) throw new FormatError(`${view.file}: holds ${rows.length} rows, snapshot.json says ${view.rows}`);
-    // The writer (DuckDB) orders strings by UTF-8 bytes, core by UTF-16 code units: they differ only
-    // for rare mixes of characters, and sorting already-sorted rows is linear.
-    views[view.name] = sortRows(rows);
+    views[view.name] = decodeViewRows(await readFile(join(versionDir, view.file), 'utf8'), view.file, view.rows);
   }
-  const snapshot: BatchSnapshot = {
-    version: meta.version,
-    createdAt: meta.createdAt,
-    horizon: decodeHorizon(meta.horizon, `${metaPath}: horizon`),
-    views,
-  };
+  const snapshot: BatchSnapshot = { version: meta.version, createdAt: meta.createdAt, horizon: meta.horizon, views };
   return meta.run ? { ...snapshot, run: meta.run } : snapshot;
 }
 
