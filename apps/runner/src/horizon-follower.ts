@@ -4,9 +4,8 @@
  * directories) and reports each new horizon. It reads only `CURRENT` and the
  * version's `snapshot.json`, never the rows.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SNAPSHOT_META_FILE, decodeHorizon, readSnapshotPointer, horizonKey, type Horizon } from '@lambdaline/core';
+import { horizonKey, readSnapshotMeta, readSnapshotPointer, type Horizon } from '@lambdaline/core';
 import type { Logger } from './log.js';
 
 export interface PublishedHorizon {
@@ -19,8 +18,8 @@ export async function readPublishedHorizon(snapshotsDir: string): Promise<Publis
     const pointer = await readSnapshotPointer(snapshotsDir);
     if (pointer === null) return null;
     try {
-      const meta = JSON.parse(await readFile(join(snapshotsDir, pointer, SNAPSHOT_META_FILE), 'utf8')) as { version: number; horizon: unknown };
-      return { version: meta.version, horizon: decodeHorizon(meta.horizon, `${pointer}/${SNAPSHOT_META_FILE}: horizon`) };
+      const meta = await readSnapshotMeta(join(snapshotsDir, pointer));
+      return { version: meta.version, horizon: meta.horizon };
     } catch (error) {
       // The version was cleaned up between reading CURRENT and reading it: read CURRENT again.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
